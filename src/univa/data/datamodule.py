@@ -1,0 +1,149 @@
+"""Lightning data modules: one per benchmark, plus the embedded synthetic default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader
+
+from univa.data.dataset import EmotionDataset, collate_trimmed
+from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
+from univa.data.released import SPLITS, check_dataset_dir, read_split
+from univa.data.va import VA_NORMS, VANorm
+
+TEXT_ENCODERS_SUPPORTED = ("glove",)
+
+
+class UniVADataModule(L.LightningDataModule):
+    """Reads the three splits of a dataset in the released layout into `self.datasets`.
+
+    Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`.
+    """
+
+    name: str
+    labels: list[str]
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        text_encoder: str = "glove",
+        batch_size: int = 32,
+        va_norm: VANorm = "reference",
+        eval_batch_size: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        if text_encoder not in TEXT_ENCODERS_SUPPORTED:
+            raise ValueError(
+                f"text_encoder={text_encoder!r}: this release reads {TEXT_ENCODERS_SUPPORTED} text features"
+            )
+        if va_norm not in VA_NORMS:
+            raise ValueError(f"dataset.va_norm must be one of {VA_NORMS}, got {va_norm!r}")
+        if batch_size < 1:
+            raise ValueError(f"dataset.batch_size must be >= 1, got {batch_size}")
+        self.data_dir = Path(data_dir)
+        self.text_encoder = text_encoder
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.va_norm = va_norm
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.datasets: dict[str, EmotionDataset] = {}
+        self.max_lens: dict[str, int] = {}
+        self.input_dims: dict[str, int] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        check_dataset_dir(self.data_dir, self.name)
+        for split in SPLITS:
+            arrays = read_split(self.data_dir, self.name, split)
+            if arrays.labels.shape[1] != len(self.labels):
+                raise ValueError(
+                    f"{self.name} {split}: labels_class has {arrays.labels.shape[1]} columns, expected "
+                    f"{len(self.labels)} for the labels {self.labels}"
+                )
+            for modality, features in arrays.features.items():
+                self.max_lens[modality] = max(self.max_lens.get(modality, 0), features.shape[1])
+                self.input_dims[modality] = features.shape[2]
+            self.datasets[split] = EmotionDataset.from_arrays(arrays, self.va_norm)
+
+    @property
+    def data_spec(self) -> dict:
+        """What the network must know about the data: label names, feature widths, longest sequences."""
+        if not self.datasets:
+            raise RuntimeError("call setup() before reading data_spec")
+        return {"labels": list(self.labels), "input_dims": dict(self.input_dims), "max_lens": dict(self.max_lens)}
+
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.datasets[split],
+            batch_size=batch_size,
+            shuffle=shuffle,
+            collate_fn=collate_trimmed,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("valid", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)
+
+
+class MoseiDataModule(UniVADataModule):
+    """CMU-MOSEI in the released layout (`<data_dir>/preprocess_data/final_feat/...`)."""
+
+    name = "MOSEI"
+    labels = MOSEI_LABELS
+
+
+class M3EDDataModule(UniVADataModule):
+    """M3ED in the released layout."""
+
+    name = "M3ED"
+    labels = M3ED_LABELS
+
+
+class SyntheticDataModule(UniVADataModule):
+    """The embedded default: a synthetic dataset in the released layout, generated when absent."""
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        flavor: str = "mosei",
+        seed: int = 1111,
+        size: str = "default",
+        **kwargs,
+    ) -> None:
+        from univa.data.synthetic import FLAVORS, SIZES
+
+        if flavor not in FLAVORS:
+            raise ValueError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
+        if size not in SIZES:
+            raise ValueError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
+        super().__init__(data_dir, **kwargs)
+        self.flavor, self.seed, self.size = flavor, seed, size
+        self.name = "MOSEI" if flavor == "mosei" else "M3ED"
+        self.labels = MOSEI_LABELS if flavor == "mosei" else M3ED_LABELS
+
+    def prepare_data(self) -> None:
+        from univa.data.synthetic import write_synthetic_dataset
+
+        if (self.data_dir / "preprocess_data").is_dir():
+            return
+        try:
+            write_synthetic_dataset(self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size)
+        except FileExistsError:
+            pass  # another process finished generating it first
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare_data()
+        super().setup(stage)

@@ -1,0 +1,34 @@
+"""Label-correlation prior of UniVA (SPEC section 3): cosine similarity of the labels' VA coordinates."""
+
+from __future__ import annotations
+
+import torch
+
+# (valence, arousal) of each emotion word in the NRC-VAD lexicon, as used by the paper.
+EMOTION_VA: dict[str, tuple[float, float]] = {
+    "happy": (1.000, 0.735),
+    "sad": (0.225, 0.333),
+    "anger": (0.167, 0.865),
+    "surprise": (0.875, 0.875),
+    "disgust": (0.052, 0.775),
+    "fear": (0.073, 0.840),
+    "neutral": (0.5, 0.5),
+}
+
+
+def label_similarity(labels: list[str]) -> torch.Tensor:
+    """(C, C) cosine similarity of the labels' VA points, each coordinate min-max scaled to [-1, 1].
+
+    The scaling runs over the given label set, so M3ED (with neutral) and MOSEI get different
+    matrices, exactly as the original `generate_label_similar_matrix.py` does.
+    """
+    unknown = [name for name in labels if name.lower() not in EMOTION_VA]
+    if unknown:
+        raise ValueError(
+            f"label_similarity: no VA coordinates for {unknown}; known labels: {sorted(EMOTION_VA)}"
+        )
+    points = torch.tensor([EMOTION_VA[name.lower()] for name in labels], dtype=torch.float64)
+    low, high = points.min(dim=0).values, points.max(dim=0).values
+    scaled = (points - low) / (high - low) * 2 - 1
+    unit = torch.nn.functional.normalize(scaled, dim=1)
+    return (unit @ unit.T).float()

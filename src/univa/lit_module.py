@@ -1,0 +1,128 @@
+"""`UniVALitModule`: the Lightning glue around the plain-PyTorch network, losses and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from transformers import get_linear_schedule_with_warmup
+
+from univa.losses import LossConfig, univa_losses
+from univa.metrics import EmotionMetrics, summarize
+from univa.model import UniVA, UniVAConfig
+from univa.model.config import split_options
+
+STAGES = ("train", "val", "test")
+
+
+class UniVALitModule(L.LightningModule):
+    """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (SPEC section 6).
+
+    Every argument is a plain value (the data-derived `labels`, `input_dims`, `max_lens` plus
+    the network and loss options of `UniVAConfig` and `LossConfig`), so checkpoints load with
+    `weights_only=True` and `load_from_checkpoint(path)` needs nothing else.
+    """
+
+    def __init__(
+        self,
+        labels: list[str],
+        input_dims: dict[str, int],
+        max_lens: dict[str, int],
+        lr: float = 7e-5,
+        warmup_ratio: float = 0.1,
+        weight_decay: float = 0.0,
+        adam_eps: float = 1e-6,
+        **options: Any,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        model_options, rest = split_options(UniVAConfig, options)
+        loss_options, unknown = split_options(LossConfig, rest)
+        if unknown:
+            raise ValueError(
+                f"unknown model option(s) {sorted(unknown)}; valid options: "
+                f"{sorted(set(UniVAConfig.__dataclass_fields__) | set(LossConfig.__dataclass_fields__))}"
+            )
+        self.model = UniVA(
+            UniVAConfig(
+                labels=list(labels),
+                input_dims=dict(input_dims),
+                max_lens=dict(max_lens),
+                **model_options,
+            )
+        )
+        self.loss_config = LossConfig(**loss_options)
+        self.metrics = torch.nn.ModuleDict(
+            {stage: EmotionMetrics(len(labels)) for stage in ("val", "test")}
+        )
+        self.last_summary: dict[str, dict] = {}
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.config.labels
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict:
+        return self.model(batch)
+
+    def compute_losses(self, batch: dict[str, torch.Tensor], out: dict) -> dict[str, torch.Tensor]:
+        """`cls` (with the prior), `con`, per-modality `con_<m>` and `total` (SPEC section 3)."""
+        similarity = getattr(self.model, "label_similarity", None)
+        return univa_losses(out, batch, self.loss_config, similarity)
+
+    def _shared_step(self, batch: dict[str, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
+        out = self.model(batch)
+        losses = self.compute_losses(batch, out)
+        batch_size = batch["labels"].shape[0]
+        self.log_dict(
+            {f"{stage}/loss_{name}": value for name, value in losses.items()},
+            on_step=stage == "train",
+            on_epoch=True,
+            batch_size=batch_size,
+            sync_dist=stage != "train",
+        )
+        if stage in self.metrics:
+            self.metrics[stage].update(out["preds"], batch["labels"].long())
+        return losses
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._shared_step(batch, "train")["total"]
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._shared_step(batch, "test")
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        metrics = self.metrics[stage]
+        summary = summarize(metrics.compute(), self.labels)
+        metrics.reset()
+        self.last_summary[stage] = summary
+        scalars = {f"{stage}/{k}": float(v) for k, v in summary.items() if k != "per_label_f1"}
+        scalars |= {f"{stage}/f1_{label}": v for label, v in summary["per_label_f1"].items()}
+        self.log_dict(scalars, sync_dist=False)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
+
+    def configure_optimizers(self) -> dict:
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(
+            self.parameters(),
+            lr=hp.lr,
+            betas=(0.9, 0.999),
+            eps=hp.adam_eps,
+            weight_decay=hp.weight_decay,
+        )
+        total_steps = self.trainer.estimated_stepping_batches
+        scheduler = get_linear_schedule_with_warmup(
+            optimizer, int(total_steps * hp.warmup_ratio), total_steps
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }

@@ -1,0 +1,137 @@
+"""UniVA's losses (SPEC section 3): KL classification, label-correlation prior, VA-driven SupCon.
+
+Everything here is loop-free and works on whole batches, so a training step makes no
+host-device synchronisation beyond what the caller logs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+KL_SCALE = 1000.0  # the original multiplies the mean KL divergence by 1000
+
+
+def kl_classification_loss(log_probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """1000 * KL(softmax(y) || p), averaged over all B*C entries.
+
+    That is the original's `KLDivLoss(reduction="mean")`, spelt out because PyTorch plans to
+    make "mean" behave like "batchmean".
+    """
+    target = F.softmax(labels.to(log_probs.dtype), dim=-1)
+    return KL_SCALE * F.kl_div(log_probs, target, reduction="sum") / log_probs.numel()
+
+
+def bce_classification_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy on the logits (the BCE option of the paper's code)."""
+    return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
+
+
+def label_prior_term(scores: torch.Tensor, similarity: torch.Tensor) -> torch.Tensor:
+    """sum_{c,c'} M_cc' * ||s[:, c] - s[:, c']||_2 / B, the norm running over the batch.
+
+    Labels the prior deems similar are pushed towards similar scores across the batch.
+    """
+    diff = scores.unsqueeze(2) - scores.unsqueeze(1)  # (B, C, C)
+    return (torch.linalg.vector_norm(diff, dim=0) * similarity).sum() / scores.shape[0]
+
+
+def va_positive_mask(va: torch.Tensor, delta: float) -> torch.Tensor:
+    """(B, B) bool: j is a VA positive of i when their VA points are closer than `delta`."""
+    return torch.cdist(va.float(), va.float()) < delta
+
+
+def va_supcon_loss(
+    features: torch.Tensor,
+    va: torch.Tensor | None,
+    threshold: float,
+    temperature: float,
+) -> torch.Tensor:
+    """VA-driven supervised contrastive loss of one modality (SPEC section 3), loop-free.
+
+    Two identical views of the batch: anchors are the B rows of view 1, the contrast set is all
+    2B rows but the anchor itself. Positives of anchor i: its copy in view 2, and every j != i
+    (in both views) whose VA lies within `threshold` of i's. With `va=None` the only positive is
+    the anchor's own copy (the "without VA positives" ablation).
+
+    Args:
+        features: (B, H) pooled features, not normalised.
+        va: (B, 2) standardised (valence, arousal) of the same modality, or None.
+        threshold: the distance delta under which two utterances are positives.
+        temperature: tau, dividing the dot products.
+    """
+    batch = features.shape[0]
+    eye = torch.eye(batch, dtype=torch.bool, device=features.device)
+    similar = eye if va is None else va_positive_mask(va, threshold) | eye
+    # Columns [0, B) are view 1, [B, 2B) view 2 (the same features).
+    positives = torch.cat([similar & ~eye, similar], dim=1)  # (B, 2B)
+    contrast = torch.cat([~eye, torch.ones_like(eye)], dim=1)  # excludes the anchor itself
+
+    logits = (features @ features.T) / temperature  # (B, B); both views share these
+    logits = torch.cat([logits, logits], dim=1).masked_fill(~contrast, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    pos_log_prob = log_prob.masked_fill(~positives, 0.0).sum(dim=1)
+    return -(pos_log_prob / positives.sum(dim=1)).mean()
+
+
+@dataclass
+class LossConfig:
+    """How UniVA weighs its losses (SPEC section 3): Total = (1 - alpha) L_cls + alpha L_con.
+
+    `contrastive_weights` weigh the modalities inside L_con = sum_m w_m L_m / (number of
+    modalities); the paper uses 3 for MOSEI's text and 1 elsewhere.
+    """
+
+    alpha: float = 0.4
+    temperature: float = 0.6
+    delta: float = 0.1
+    contrastive: bool = True
+    va_positives: bool = True
+    contrastive_weights: dict[str, float] = field(
+        default_factory=lambda: {"text": 1.0, "audio": 1.0, "vision": 1.0}
+    )
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise ValueError(f"model.temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ValueError(f"model.alpha must lie in [0, 1], got {self.alpha}")
+        if self.delta < 0:
+            raise ValueError(f"model.delta must be >= 0, got {self.delta}")
+
+
+def univa_losses(
+    out: dict,
+    batch: dict[str, torch.Tensor],
+    config: LossConfig,
+    label_similarity: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """`cls` (with the prior term), `con`, `con_<modality>` and `total` for one batch.
+
+    `out` is the network's output dict; KL mode is recognised by its `log_probs`. Without the
+    contrastive loss the total is the classification loss alone, as in the original code.
+    """
+    labels = batch["labels"]
+    if "log_probs" in out:
+        scores = out["log_probs"]
+        cls = kl_classification_loss(scores, labels)
+    else:
+        scores = out["probs"]
+        cls = bce_classification_loss(out["logits"], labels)
+    if label_similarity is not None:
+        cls = cls + label_prior_term(scores, label_similarity)
+    losses = {"cls": cls}
+    if not config.contrastive:
+        losses["total"] = cls
+        return losses
+    features = out["features"]
+    for modality, pooled in features.items():
+        va = batch[f"va_{modality}"] if config.va_positives else None
+        losses[f"con_{modality}"] = va_supcon_loss(pooled, va, config.delta, config.temperature)
+    losses["con"] = sum(config.contrastive_weights[m] * losses[f"con_{m}"] for m in features) / len(
+        features
+    )
+    losses["total"] = (1 - config.alpha) * cls + config.alpha * losses["con"]
+    return losses

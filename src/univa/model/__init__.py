@@ -1,0 +1,6 @@
+"""The UniVA network as plain PyTorch: encoders, pooling, fusion and classifier."""
+
+from univa.model.config import UniVAConfig
+from univa.model.univa import UniVA
+
+__all__ = ["UniVA", "UniVAConfig"]

@@ -1,0 +1,73 @@
+"""Typed options of the UniVA network, so a misspelt option fails at start with its name."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
+LOSS_MODES: tuple[str, ...] = ("kl", "bce")
+
+
+@dataclass
+class UniVAConfig:
+    """Architecture (SPEC section 2) and data-derived sizes of one UniVA network.
+
+    `input_dims` and `max_lens` come from the data: the feature width of each modality and the
+    longest sequence over all splits (the size of its learned position table).
+    """
+
+    labels: list[str]
+    input_dims: dict[str, int]
+    max_lens: dict[str, int]
+    modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
+    hidden_size: int = 768
+    num_heads: int = 12
+    ffn_size: int = 3072
+    num_layers: dict[str, int] = field(default_factory=lambda: {"text": 4, "audio": 4, "vision": 3})
+    hidden_dropout: float = 0.1
+    attention_dropout: float = 0.1
+    fc_dropout: float = 0.1
+    final_dropout: float = 0.1
+    layer_norm_eps: float = 1e-12
+    loss_mode: str = "kl"
+    threshold: float = 0.18
+    label_prior: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.modalities if m not in MODALITIES]
+        if unknown or not self.modalities:
+            raise ValueError(
+                f"model.modalities must be a non-empty subset of {MODALITIES}, got {self.modalities}"
+            )
+        if self.loss_mode not in LOSS_MODES:
+            raise ValueError(f"model.loss_mode must be one of {LOSS_MODES}, got {self.loss_mode!r}")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(
+                f"model.hidden_size ({self.hidden_size}) must be a multiple of model.num_heads ({self.num_heads})"
+            )
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"model.threshold must lie in (0, 1), got {self.threshold}")
+        for modality in self.modalities:
+            for name, table in (
+                ("input_dims", self.input_dims),
+                ("max_lens", self.max_lens),
+                ("num_layers", self.num_layers),
+            ):
+                if modality not in table:
+                    raise ValueError(
+                        f"model.{name} has no entry for modality {modality!r}: {table}"
+                    )
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.labels)
+
+
+def split_options(cls: type, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split `options` into the fields of dataclass `cls` and the rest."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in options.items() if k in names}, {
+        k: v for k, v in options.items() if k not in names
+    }

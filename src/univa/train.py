@@ -1,0 +1,69 @@
+"""`python -m univa.train [overrides]`: fit UniVA, test the best checkpoint, write results.json.
+
+`train(cfg)` is importable and returns the best validation micro-F1, the value Hydra sweepers
+optimise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from omegaconf import DictConfig
+
+from univa.reporting import print_results_table
+
+CONFIG_DIR = str(Path(__file__).parent / "conf")
+
+
+def _instantiate_all(group: DictConfig | None) -> list:
+    """Objects of a config group holding several `_target_` entries (callbacks, loggers)."""
+    if not group:
+        return []
+    return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
+
+
+def train(cfg: DictConfig) -> float:
+    """Fit, validate and test one run described by `cfg`; return the best validation micro-F1."""
+    L.seed_everything(cfg.seed, workers=True)
+    output_dir = Path(cfg.paths.output_dir)
+    datamodule = instantiate(cfg.dataset)
+    datamodule.setup("fit")
+    module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
+
+    callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=_instantiate_all(cfg.get("logger"))
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+
+    checkpoint = next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None)
+    best_path = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None
+    trainer.validate(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
+    results = {
+        "val": module.last_summary["val"],
+        "best_checkpoint": best_path,
+        "seed": int(cfg.seed),
+    }
+    if cfg.get("test", True):
+        trainer.test(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
+        results["test"] = module.last_summary["test"]
+
+    if trainer.is_global_zero:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+        print_results_table(results, output_dir)
+    return float(results["val"]["micro_f1"])
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> float:
+    return train(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""The losses against slow, obviously-correct loops written here (the original code's logic)."""
+
+import math
+
+import pytest
+import torch
+
+from univa.losses import (
+    LossConfig,
+    kl_classification_loss,
+    label_prior_term,
+    univa_losses,
+    va_supcon_loss,
+)
+
+
+def reference_supcon(
+    features: torch.Tensor, va: torch.Tensor | None, delta: float, tau: float
+) -> float:
+    """Double loop over anchors and contrast rows, as the paper describes the loss."""
+    batch = features.shape[0]
+    views = torch.cat([features, features]).double()
+    total = 0.0
+    for i in range(batch):
+        contrast = [j for j in range(2 * batch) if j != i]
+        positives = [i + batch]
+        for j in range(batch):
+            if j != i and va is not None and torch.dist(va[i], va[j]) < delta:
+                positives += [j, j + batch]
+        logits = {j: float(views[i] @ views[j]) / tau for j in contrast}
+        log_norm = math.log(sum(math.exp(v) for v in logits.values()))
+        total += -sum(logits[p] - log_norm for p in positives) / len(positives)
+    return total / batch
+
+
+@pytest.mark.parametrize("use_va", [True, False])
+@pytest.mark.parametrize("batch", [1, 2, 7, 16])
+def test_supcon_matches_reference_loop(batch: int, use_va: bool) -> None:
+    generator = torch.Generator().manual_seed(batch)
+    features = torch.randn(batch, 12, generator=generator) * 0.5
+    va = torch.randn(batch, 2, generator=generator) * 0.3 if use_va else None
+    loss = va_supcon_loss(features, va, threshold=0.4, temperature=0.7)
+    expected = reference_supcon(features, va, 0.4, 0.7)
+    assert loss.item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_supcon_va_positives_change_the_loss() -> None:
+    features = torch.randn(8, 4)
+    va = torch.zeros(8, 2)  # everyone is everyone's positive
+    with_va = va_supcon_loss(features, va, 0.1, 0.5)
+    without = va_supcon_loss(features, None, 0.1, 0.5)
+    assert not torch.isclose(with_va, without)
+
+
+def test_supcon_is_finite_and_differentiable_for_large_logits() -> None:
+    features = (torch.randn(6, 8) * 50).requires_grad_()
+    loss = va_supcon_loss(features, torch.randn(6, 2), 0.5, 0.05)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(features.grad).all()
+
+
+def test_kl_loss_is_1000_times_mean_kl_to_softmax_of_labels() -> None:
+    logits = torch.randn(5, 6)
+    labels = torch.randint(0, 2, (5, 6)).float()
+    log_probs = torch.log_softmax(logits, dim=-1)
+    target = torch.softmax(labels, dim=-1)
+    expected = 1000 * (target * (target.log() - log_probs)).sum() / target.numel()
+    assert kl_classification_loss(log_probs, labels).item() == pytest.approx(
+        expected.item(), rel=1e-5
+    )
+
+
+def test_label_prior_term_matches_loop() -> None:
+    scores = torch.randn(4, 3)
+    similarity = torch.randn(3, 3)
+    expected = (
+        sum(
+            similarity[c, d] * torch.sqrt(((scores[:, c] - scores[:, d]) ** 2).sum())
+            for c in range(3)
+            for d in range(3)
+        )
+        / 4
+    )
+    assert label_prior_term(scores, similarity).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_label_prior_gradient_is_finite_on_the_diagonal() -> None:
+    scores = torch.randn(4, 3, requires_grad=True)
+    label_prior_term(scores, torch.ones(3, 3)).backward()
+    assert torch.isfinite(scores.grad).all()
+
+
+def _out_and_batch(batch: int = 6, labels: int = 4, hidden: int = 5) -> tuple[dict, dict]:
+    logits = torch.randn(batch, labels)
+    out = {
+        "logits": logits,
+        "log_probs": torch.log_softmax(logits, -1),
+        "features": {m: torch.randn(batch, hidden) for m in ("text", "audio", "vision")},
+    }
+    data = {"labels": torch.randint(0, 2, (batch, labels)).float()}
+    data |= {f"va_{m}": torch.randn(batch, 2) for m in ("text", "audio", "vision")}
+    return out, data
+
+
+def test_total_combines_parts_with_alpha_and_modality_weights() -> None:
+    out, batch = _out_and_batch()
+    config = LossConfig(
+        alpha=0.3,
+        temperature=0.5,
+        delta=0.2,
+        contrastive_weights={"text": 3, "audio": 1, "vision": 1},
+    )
+    losses = univa_losses(out, batch, config)
+    con = (3 * losses["con_text"] + losses["con_audio"] + losses["con_vision"]) / 3
+    assert losses["con"].item() == pytest.approx(con.item())
+    assert losses["total"].item() == pytest.approx((0.7 * losses["cls"] + 0.3 * con).item())
+
+
+def test_without_contrastive_the_total_is_the_classification_loss() -> None:
+    out, batch = _out_and_batch()
+    losses = univa_losses(out, batch, LossConfig(contrastive=False, alpha=0.4))
+    assert "con" not in losses
+    assert losses["total"] is losses["cls"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("temperature", 0.0), ("alpha", 1.5), ("alpha", -0.1), ("delta", -1.0)]
+)
+def test_invalid_loss_options_name_the_option(option: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"model.{option}"):
+        LossConfig(**{option: value})
+
+
+def original_style_supcon(
+    features: torch.Tensor, va: torch.Tensor, delta: float, tau: float
+) -> torch.Tensor:
+    """The original VA_aware_SupConLoss's algorithm: an eye mask grown by a pairwise loop, logits
+    shifted by their row max, a 1e-10 inside the log and in the positive count."""
+    batch = features.shape[0]
+    mask = torch.eye(batch)
+    distance = torch.cdist(va, va)
+    for i in range(batch):
+        for j in range(batch):
+            if i != j and mask[i, j] == 0 and distance[i, j] < delta:
+                mask[i, j] = 1
+    contrast_feature = torch.cat([features, features], dim=0)
+    logits = features @ contrast_feature.T / tau
+    logits = logits - logits.max(dim=1, keepdim=True).values.detach()
+    mask = mask.repeat(1, 2)
+    logits_mask = torch.ones_like(mask).scatter(1, torch.arange(batch).view(-1, 1), 0)
+    mask = mask * logits_mask
+    log_prob = logits - torch.log((logits.exp() * logits_mask).sum(1, keepdim=True) + 1e-10)
+    return -((mask * log_prob).sum(1) / (mask.sum(1) + 1e-10)).mean()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_supcon_matches_the_original_formulation_within_1e4(seed: int) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(32, 64, generator=generator)
+    va = torch.randn(32, 2, generator=generator) * 0.2  # many pairs under delta = 0.1
+    ours = va_supcon_loss(features, va, threshold=0.1, temperature=0.4)
+    theirs = original_style_supcon(features, va, 0.1, 0.4)
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-4)
