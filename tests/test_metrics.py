@@ -56,3 +56,17 @@ def test_accumulating_batches_equals_one_pass() -> None:
 def test_shape_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="preds and target"):
         emotion_metrics(torch.zeros(3, 4), torch.zeros(3, 5))
+
+
+def test_best_constant_micro_f1_matches_brute_force() -> None:
+    from itertools import product
+
+    from univa.metrics import best_constant_micro_f1
+
+    rng = np.random.default_rng(3)
+    y = (rng.random((30, 4)) < np.array([0.6, 0.3, 0.1, 0.05])).astype(int)
+    expected = max(
+        skm.f1_score(y, np.tile(row, (30, 1)), average="micro", zero_division=0)
+        for row in product([0, 1], repeat=4)
+    )
+    assert best_constant_micro_f1(torch.from_numpy(y)) == pytest.approx(100 * expected, abs=1e-4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import lightning as L
@@ -13,7 +14,18 @@ from univa.metrics import EmotionMetrics, summarize
 from univa.model import UniVA, UniVAConfig
 from univa.model.config import split_options
 
-STAGES = ("train", "val", "test")
+
+def unknown_options_message(unknown: dict[str, Any]) -> str:
+    """Name each unknown `model.*` option, with the closest valid one."""
+    valid = sorted(
+        (set(UniVAConfig.__dataclass_fields__) | set(LossConfig.__dataclass_fields__))
+        - {"labels", "input_dims", "max_lens"}
+    )
+    hints = []
+    for name in sorted(unknown):
+        close = difflib.get_close_matches(name, valid, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
 class UniVALitModule(L.LightningModule):
@@ -40,10 +52,7 @@ class UniVALitModule(L.LightningModule):
         model_options, rest = split_options(UniVAConfig, options)
         loss_options, unknown = split_options(LossConfig, rest)
         if unknown:
-            raise ValueError(
-                f"unknown model option(s) {sorted(unknown)}; valid options: "
-                f"{sorted(set(UniVAConfig.__dataclass_fields__) | set(LossConfig.__dataclass_fields__))}"
-            )
+            raise ValueError(unknown_options_message(unknown))
         self.model = UniVA(
             UniVAConfig(
                 labels=list(labels),

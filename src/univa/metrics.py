@@ -107,3 +107,19 @@ def emotion_metrics(preds: torch.Tensor, target: torch.Tensor) -> dict[str, floa
     labels = [str(c) for c in range(target.shape[1])]
     summary = summarize(computed, labels)
     return {key: summary[key] for key in ("acc", "hl", "micro_f1", "macro_f1")}
+
+
+def best_constant_micro_f1(target: torch.Tensor) -> float:
+    """Micro-F1 (percent) of the best prediction that ignores the input: one fixed label set.
+
+    Tries all 2^C label sets, so a model's micro-F1 can be read against the trivial baseline of
+    the same split (a model that only learnt label frequencies lands here).
+    """
+    target = target.long()
+    num_labels = target.shape[1]
+    codes = torch.arange(1, 2**num_labels)
+    candidates = (codes[:, None] >> torch.arange(num_labels)) & 1  # (2^C - 1, C)
+    true_positives = candidates @ target.sum(dim=0)  # per candidate
+    predicted = candidates.sum(dim=1) * target.shape[0]
+    f1 = 2 * true_positives / (predicted + target.sum())
+    return float(f1.max()) * 100.0

@@ -34,6 +34,9 @@ def print_results_table(results: dict, output_dir: Path, console: Console | None
             per_label.add_column(label, justify="right")
         per_label.add_row(*(f"{results['test']['per_label_f1'][label]:.2f}" for label in labels))
         console.print(per_label)
+        console.print(
+            f"best constant prediction on test: miF1 {results['test']['best_constant_micro_f1']:.2f}"
+        )
     console.print(
         f"results: {output_dir / 'results.json'}\nbest checkpoint: {results['best_checkpoint']}"
     )

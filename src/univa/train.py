@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig
 
+from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_results_table
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
@@ -52,6 +53,8 @@ def train(cfg: DictConfig) -> float:
     if cfg.get("test", True):
         trainer.test(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
         results["test"] = module.last_summary["test"]
+        test_labels = datamodule.datasets["test"].tensors["labels"]
+        results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)
 
     if trainer.is_global_zero:
         output_dir.mkdir(parents=True, exist_ok=True)

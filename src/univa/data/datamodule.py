@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import lightning as L
@@ -10,6 +11,7 @@ from torch.utils.data import DataLoader
 from univa.data.dataset import EmotionDataset, collate_trimmed
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.released import SPLITS, check_dataset_dir, read_split
+from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.va import VA_NORMS, VANorm
 
 TEXT_ENCODERS_SUPPORTED = ("glove",)
@@ -75,7 +77,11 @@ class UniVADataModule(L.LightningDataModule):
         """What the network must know about the data: label names, feature widths, longest sequences."""
         if not self.datasets:
             raise RuntimeError("call setup() before reading data_spec")
-        return {"labels": list(self.labels), "input_dims": dict(self.input_dims), "max_lens": dict(self.max_lens)}
+        return {
+            "labels": list(self.labels),
+            "input_dims": dict(self.input_dims),
+            "max_lens": dict(self.max_lens),
+        }
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         return DataLoader(
@@ -123,24 +129,22 @@ class SyntheticDataModule(UniVADataModule):
         size: str = "default",
         **kwargs,
     ) -> None:
-        from univa.data.synthetic import FLAVORS, SIZES
-
         if flavor not in FLAVORS:
             raise ValueError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
         if size not in SIZES:
             raise ValueError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
         super().__init__(data_dir, **kwargs)
         self.flavor, self.seed, self.size = flavor, seed, size
-        self.name = "MOSEI" if flavor == "mosei" else "M3ED"
-        self.labels = MOSEI_LABELS if flavor == "mosei" else M3ED_LABELS
+        self.name = FLAVORS[flavor].name
+        self.labels = list(FLAVORS[flavor].labels)
 
     def prepare_data(self) -> None:
-        from univa.data.synthetic import write_synthetic_dataset
-
         if (self.data_dir / "preprocess_data").is_dir():
             return
         try:
-            write_synthetic_dataset(self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size)
+            write_synthetic_dataset(
+                self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
+            )
         except FileExistsError:
             pass  # another process finished generating it first
 

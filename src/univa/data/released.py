@@ -34,7 +34,11 @@ class SplitArrays:
 
 def feature_file(data_dir: Path, name: str, split: str, modality: str) -> Path:
     """Path of one modality's pickle, e.g. `preprocess_data/final_feat/A/MOSEI_train_audio_utt_VA.pkl`."""
-    stem = f"{name}_{split}_text_glove300_VA" if modality == "text" else f"{name}_{split}_{modality}_utt_VA"
+    stem = (
+        f"{name}_{split}_text_glove300_VA"
+        if modality == "text"
+        else f"{name}_{split}_{modality}_utt_VA"
+    )
     return Path(data_dir) / "preprocess_data" / "final_feat" / _FOLDERS[modality] / f"{stem}.pkl"
 
 
@@ -55,7 +59,9 @@ def _load_pickle(path: Path) -> Any:
         with path.open("rb") as file:
             return pickle.load(file)
     except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as error:
-        raise ValueError(f"cannot read {path}: {error} (truncated or not a UniVA feature pickle?)") from error
+        raise ValueError(
+            f"cannot read {path}: {error} (truncated or not a UniVA feature pickle?)"
+        ) from error
 
 
 def _get(mapping: dict, key: str, path: Path) -> Any:
@@ -90,4 +96,6 @@ def _check_rows(arrays: SplitArrays, data_dir: Path, name: str, split: str) -> N
     rows |= {f"{m} VA": a.shape[0] for m, a in arrays.va.items()}
     rows["labels_class"] = len(arrays)
     if len(set(rows.values())) != 1:
-        raise ValueError(f"{name} {split} split in {data_dir}: row counts disagree between files: {rows}")
+        raise ValueError(
+            f"{name} {split} split in {data_dir}: row counts disagree between files: {rows}"
+        )

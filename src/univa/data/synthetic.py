@@ -1,0 +1,424 @@
+"""Synthetic CMU-MOSEI / M3ED datasets, written in the released on-disk layout (SPEC section 5).
+
+The package trains and tests on this data when the real release is absent, so it has to be
+learnable the way the real data is, not noise. The generative story, per split:
+
+1. Dialogues of 3-12 utterances. Each dialogue has a mood (a label set); most of its
+   utterances keep it and the rest draw a fresh one, so neighbours correlate. Label sets come
+   from a per-flavor table whose probabilities give realistic label frequencies and
+   co-occurrence (sad with anger/disgust/fear, happy with surprise, rarely happy with sad).
+2. Each present label gets an intensity in thirds (1/3 .. 3), as in MOSEI's annotations.
+3. True valence/arousal = intensity-weighted mean of the labels' NRC-VAD coordinates
+   (SPEC section 3; no label -> neutral). Each modality's VA = true VA + its own noise + a
+   small per-modality bias, reported on [-1, 1] like a unimodal VA regressor's output.
+4. Audio / vision frames = a per-modality projection of the intensity-weighted labels, in which
+   each modality sees some labels well (audio: high arousal; vision: happy and surprised faces)
+   and others weakly, times a random per-frame gain, plus an utterance nuisance and per-frame
+   noise. Only real frames carry anything; padding is exactly zero.
+5. Text = filler words plus, for each label (not always), a few words of its vocabulary, and
+   now and then a stray emotion word. Its GloVe-style rows come from a per-seed word table in
+   which a label's words lie near that label's direction.
+
+Everything is drawn from one ``numpy.random.default_rng(seed)``: the same seed gives
+byte-identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import pickle
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
+from univa.label_prior import EMOTION_VA
+
+T = TypeVar("T")
+
+SPLITS = ("train", "valid", "test")
+MAX_LEN = {"text": 24, "audio": 40, "vision": 40}
+GLOVE_DIM = 300
+# How clearly each modality's frames show each label: audio hears arousal, vision sees faces.
+VISIBILITY = {
+    "audio": {"happy": 0.5, "sad": 0.5, "anger": 1.0, "surprise": 0.8, "disgust": 0.25,
+              "fear": 0.9, "neutral": 0.4},
+    "vision": {"happy": 1.0, "sad": 0.5, "anger": 0.35, "surprise": 0.9, "disgust": 0.6,
+               "fear": 0.25, "neutral": 0.4},
+}  # fmt: skip
+WORDS = {  # space-separated vocabularies; every word appears once
+    "filler": "the a an and but so then it is was are be to of in on at for with this that these "
+    "those we you they he she i me my your our their there here what when where how why who "
+    "which very just also still about after before because if or not do did does have has had "
+    "will would can could should go going went get got make made say said think know see look "
+    "come take want need time day people thing way year week today tomorrow yesterday home work "
+    "place part kind lot bit some any many much more most other another same each every first "
+    "last next new old big small long little right left back again ever never always often",
+    "happy": "glad happy wonderful great love amazing delighted joyful fantastic excited cheerful "
+    "awesome pleased smile laugh enjoy thrilled lovely",
+    "sad": "sad sorry miss lonely cry tears unhappy depressed grief hurt lost heartbroken gloomy "
+    "regret tragic mourn sorrowful",
+    "anger": "angry furious mad hate annoyed outraged rage irritated livid hostile yell damn "
+    "unfair insulting fuming resent",
+    "surprise": "wow surprised unexpected shocked sudden unbelievable astonished whoa incredible "
+    "stunned suddenly amazed startled really speechless",
+    "disgust": "disgusting gross nasty awful revolting sick yuck vile filthy horrible repulsive "
+    "ew rotten creepy nauseating",
+    "fear": "afraid scared terrified fear nervous worried anxious panic frightened dread horror "
+    "threat danger uneasy alarmed",
+    "neutral": "okay fine sure alright maybe normal usual regular plain standard ordinary "
+    "whatever average moderate typical",
+}
+ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+SHOWS = ("AnJia", "HuanLeSong", "WoDeQianBanSheng", "XiaoHuanXi", "DouLuoDaLu", "ZhengYangMen")
+INTENSITY_P = (0.25, 0.2, 0.17, 0.12, 0.09, 0.07, 0.05, 0.03, 0.02)  # of k/3 for k = 1..9
+MOOD_KEEP = 0.6  # chance an utterance keeps its dialogue's mood
+VA_NOISE, VA_BIAS = 0.06, 0.04  # per-modality VA noise std and largest bias, in [0, 1] units
+SIGNAL = {"audio": 0.2, "vision": 0.22}  # label signal per frame, relative to FRAME_NOISE
+NUISANCE, FRAME_NOISE = 0.6, 1.0  # std of the per-utterance offset and of per-frame noise
+SAY_PROB, SLIP_PROB = 0.55, 0.3  # chance a label is put into words; chance of a stray word
+
+
+@dataclass(frozen=True)
+class FlavorSpec:
+    """What tells MOSEI and M3ED apart: file names, labels, label statistics, feature sizes."""
+
+    name: str  # file-name stem, MOSEI or M3ED
+    labels: tuple[str, ...]
+    label_sets: dict[str, float]  # space-joined label set ("" = none) -> probability, sum 1
+    audio_dim: int
+    vision_dim: int
+
+
+# fmt: off
+FLAVORS: dict[str, FlavorSpec] = {
+    "mosei": FlavorSpec(
+        name="MOSEI",
+        labels=tuple(MOSEI_LABELS),
+        label_sets={
+            "happy": 0.42, "happy surprise": 0.06, "happy sad": 0.02, "happy anger": 0.01,
+            "happy disgust": 0.01, "sad": 0.1, "sad anger": 0.03, "sad disgust": 0.02,
+            "sad fear": 0.03, "sad anger disgust": 0.04, "sad fear surprise": 0.01, "anger": 0.05,
+            "anger disgust": 0.07, "anger fear": 0.01, "surprise": 0.02, "disgust": 0.04,
+            "fear": 0.03, "": 0.03,
+        },
+        audio_dim=74,
+        vision_dim=35,
+    ),
+    "m3ed": FlavorSpec(
+        name="M3ED",
+        labels=tuple(M3ED_LABELS),
+        label_sets={
+            "Neutral": 0.41, "Neutral Surprise": 0.02, "Neutral Sad": 0.02, "Happy": 0.17,
+            "Happy Surprise": 0.04, "Sad": 0.1, "Sad Anger": 0.02, "Sad Fear": 0.01, "Anger": 0.115,
+            "Anger Disgust": 0.02, "Surprise": 0.023, "Disgust": 0.03, "Fear": 0.02, "": 0.002,
+        },
+        audio_dim=130,  # real M3ED audio is 1582-d; smaller keeps CPU training fast
+        vision_dim=64,
+    ),
+}
+# fmt: on
+SIZES: dict[str, dict[str, int]] = {  # dialogues per split, 7.5 utterances each on average
+    "tiny": {"train": 8, "valid": 3, "test": 3},
+    "small": {"train": 54, "valid": 10, "test": 17},
+    "default": {"train": 214, "valid": 40, "test": 67},
+}
+
+
+@dataclass(frozen=True)
+class _World:
+    """Per-seed tables shared by all splits: how each label shows in each modality."""
+
+    words: list[str]
+    word_vectors: np.ndarray  # (V, 300)
+    label_words: list[np.ndarray]  # word ids of each label's vocabulary
+    directions: dict[str, np.ndarray]  # audio/vision -> (C, D_m) label projections
+    va_bias: dict[str, np.ndarray]  # text/audio/vision -> (2,)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """All rows of one split, in dialogue order."""
+
+    structure: dict[str, list[str]]  # dialogue id -> utterance ids
+    rows: list[tuple[str, int, int]]  # (dialogue id, clip id, position in dialogue)
+    labels: np.ndarray  # (N, C) float32 0/1
+    intensity: np.ndarray  # (N, C) in thirds, 0 where absent
+    texts: list[str]
+    speakers: list[str]
+    va: dict[str, np.ndarray]  # modality -> (N, 2) on [-1, 1], rounded to 6 decimals
+    seqs: dict[str, tuple[np.ndarray, np.ndarray]]  # modality -> (N, L, D) float32, (N, L) mask
+
+    @property
+    def utt_ids(self) -> list[str]:
+        return [f"{d}_{c}" for d, c, _ in self.rows]
+
+
+def _make_world(spec: FlavorSpec, rng: np.random.Generator) -> _World:
+    keys = [label.lower() for label in spec.labels]
+    vocab = [WORDS[k].split() for k in ["filler", *keys]]
+    label_dirs = rng.normal(0.0, 0.4, (len(keys), GLOVE_DIM))
+    vectors = [rng.normal(0.0, 0.4, (len(vocab[0]), GLOVE_DIM))]
+    vectors += [
+        d + rng.normal(0.0, 0.3, (len(v), GLOVE_DIM))
+        for d, v in zip(label_dirs, vocab[1:], strict=True)
+    ]
+    starts = np.cumsum([len(v) for v in vocab])[:-1]  # first word id of each label
+    dims = {"audio": spec.audio_dim, "vision": spec.vision_dim}
+    return _World(
+        words=[w for v in vocab for w in v],
+        word_vectors=np.concatenate(vectors).astype(np.float32),
+        label_words=[np.arange(s, s + len(v)) for s, v in zip(starts, vocab[1:], strict=True)],
+        directions={m: rng.normal(0.0, 1.0, (len(keys), d)) for m, d in dims.items()},
+        va_bias={m: rng.uniform(-VA_BIAS, VA_BIAS, 2) for m in ("text", "audio", "vision")},
+    )
+
+
+def _label_rows(spec: FlavorSpec, lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Multi-hot rows (N, C): a dialogue keeps its mood for most of its utterances."""
+    sets = np.array([[lab in s.split() for lab in spec.labels] for s in spec.label_sets])
+    p = np.array(list(spec.label_sets.values()))
+    p /= p.sum()
+    n = int(lengths.sum())
+    moods = np.repeat(rng.choice(len(p), size=len(lengths), p=p), lengths)
+    fresh = rng.choice(len(p), size=n, p=p)
+    y = sets[np.where(rng.random(n) < MOOD_KEEP, moods, fresh)].astype(np.int64)
+    for c in np.flatnonzero(~y.any(0)):  # tiny splits must still hold every label
+        spare = np.flatnonzero(((y == 0) | (y.sum(0) >= 2)).all(1))  # rows no label depends on
+        row = rng.choice(spare)
+        y[row] = 0
+        y[row, c] = 1
+    return y
+
+
+def _va_scores(
+    spec: FlavorSpec, intensity: np.ndarray, world: _World, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Each modality's noisy, biased view of the true VA; rounded so JSON strings round-trip."""
+    coords = np.array([EMOTION_VA[label.lower()] for label in spec.labels])
+    total = intensity.sum(1, keepdims=True)
+    true_va = np.where(total > 0, intensity @ coords / np.maximum(total, 1e-9), 0.5)
+    return {
+        m: np.round(2 * (true_va + bias + rng.normal(0.0, VA_NOISE, true_va.shape)) - 1, 6)
+        for m, bias in world.va_bias.items()
+    }
+
+
+def _frames(
+    signal: np.ndarray, max_len: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Signal on every real frame (random gain) + utterance offset + frame noise; zero padding."""
+    n, d = signal.shape
+    lengths = rng.integers(max_len // 5, max_len + 1, n)
+    mask = (np.arange(max_len) < lengths[:, None]).astype(np.float32)
+    x = rng.uniform(0.5, 1.5, (n, max_len, 1)) * signal[:, None]
+    x += rng.normal(0.0, NUISANCE, (n, 1, d)) + rng.normal(0.0, FRAME_NOISE, (n, max_len, d))
+    return (x * mask[..., None]).astype(np.float32), mask
+
+
+def _sentences(
+    y: np.ndarray, intensity: np.ndarray, world: _World, rng: np.random.Generator
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Texts with their GloVe-style rows (N, L, 300) and masks (N, L), left-aligned."""
+    n, max_len = len(y), MAX_LEN["text"]
+    n_filler = len(WORDS["filler"].split())
+    ids = np.zeros((n, max_len), dtype=np.int64)
+    mask = np.zeros((n, max_len), dtype=np.float32)
+    texts = []
+    for i in range(n):
+        words = list(rng.choice(n_filler, size=rng.integers(2, 13)))
+        for c in np.flatnonzero(y[i]):
+            if rng.random() < SAY_PROB:
+                words += list(rng.choice(world.label_words[c], 1 + rng.poisson(intensity[i, c])))
+        if rng.random() < SLIP_PROB:
+            words.append(rng.choice(world.label_words[rng.integers(y.shape[1])]))
+        words = list(rng.permutation(words))[:max_len]
+        texts.append(" ".join(world.words[w] for w in words))
+        ids[i, : len(words)] = words
+        mask[i, : len(words)] = 1.0
+    return texts, world.word_vectors[ids] * mask[..., None], mask
+
+
+def _dialogues(
+    flavor: str, lengths: np.ndarray, offset: int, rng: np.random.Generator
+) -> list[tuple[str, np.ndarray]]:
+    """(dialogue id, clip ids). MOSEI: YouTube-like video ids, clip ids with gaps (so a reader
+    cannot mistake them for positions); M3ED: show_episode_scene, unique through `offset`."""
+    if flavor == "mosei":
+        return [
+            (
+                "".join(rng.choice(list(ID_ALPHABET), 11)),
+                np.sort(rng.choice(k + 2, k, replace=False)),
+            )
+            for k in lengths
+        ]
+    shows = rng.choice(len(SHOWS), len(lengths))
+    return [
+        (f"{SHOWS[s]}_{(offset + i) // 9 + 1}_{(offset + i) % 9 + 1}", np.arange(1, k + 1))
+        for i, (s, k) in enumerate(zip(shows, lengths, strict=True))
+    ]
+
+
+def _make_split(
+    flavor: str, n_dialogues: int, offset: int, world: _World, rng: np.random.Generator
+) -> _Split:
+    spec = FLAVORS[flavor]
+    lengths = rng.integers(3, 13, n_dialogues)
+    dialogues = _dialogues(flavor, lengths, offset, rng)
+    y = _label_rows(spec, lengths, rng)
+    intensity = y * rng.choice(np.arange(1, 10), size=y.shape, p=INTENSITY_P) / 3
+    texts, text, text_mask = _sentences(y, intensity, world, rng)
+    seqs = {"text": (text, text_mask)}
+    for m in ("audio", "vision"):
+        visible = np.array([VISIBILITY[m][label.lower()] for label in spec.labels])
+        seqs[m] = _frames(SIGNAL[m] * (intensity * visible) @ world.directions[m], MAX_LEN[m], rng)
+    turns = np.cumsum(rng.random(len(y)) < 0.7) % 2
+    return _Split(
+        structure={d: [f"{d}_{c}" for c in clips] for d, clips in dialogues},
+        rows=[(d, int(c), pos) for d, clips in dialogues for pos, c in enumerate(clips)],
+        labels=y.astype(np.float32),
+        intensity=np.round(intensity, 3),
+        texts=texts,
+        speakers=["AB"[t] for t in turns],
+        va=_va_scores(spec, intensity, world, rng),
+        seqs=seqs,
+    )
+
+
+def _dump_json(obj: object, path: Path) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+
+
+def _dump_pickle(obj: object, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump(obj, f, protocol=4)
+
+
+def _write_features(feat: Path, spec: FlavorSpec, split: str, sp: _Split) -> None:
+    for m in ("audio", "vision"):
+        x, mask = sp.seqs[m]
+        part = {
+            m: x,
+            f"{m}_utt_mask": mask,
+            f"{m}_VA_values": sp.va[m].astype(np.float32),
+            "labels_class": sp.labels,
+        }
+        path = feat / m[0].upper() / f"{spec.name}_{split}_{m}_utt_VA.pkl"
+        _dump_pickle({split: part, "num_labels": len(spec.labels)}, path)
+    x, mask = sp.seqs["text"]
+    text = {"text": x, "text_utt_mask": mask, "text_VA_values": sp.va["text"].astype(np.float32)}
+    _dump_pickle(text, feat / "T" / f"{spec.name}_{split}_text_glove300_VA.pkl")
+
+
+def _text_va(sp: _Split) -> dict[str, list[str]]:
+    """utt_id -> [text, valence, arousal], sorted by utt_id so readers must look rows up."""
+    rows = zip(sp.utt_ids, sp.texts, sp.va["text"], strict=True)
+    return dict(sorted((u, [t, f"{v:.6f}", f"{a:.6f}"]) for u, t, (v, a) in rows))
+
+
+def _utt_annot(spec: FlavorSpec, sp: _Split) -> dict[str, dict[str, str]]:
+    rows = zip(sp.utt_ids, sp.texts, sp.labels, sp.speakers, strict=True)
+    return {
+        u: {
+            "text": t,
+            "Emotion": ",".join(lab for lab, on in zip(spec.labels, y, strict=True) if on),
+            "Speaker": s,
+        }
+        for u, t, y, s in rows
+    }
+
+
+def _write_mosei_csv(path: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["video_id", "clip_id", "text", *spec.labels, "mode", "truely_sort"])
+        for s, sp in splits.items():
+            for (d, c, pos), t, values in zip(sp.rows, sp.texts, sp.intensity, strict=True):
+                writer.writerow([d, c, t, *(float(v) for v in values), s, pos])
+
+
+def _write(root: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
+    """Every file of SPEC section 5; row i of each file of a split is the same utterance."""
+    pre = root / "preprocess_data"
+    pre.mkdir(parents=True)
+    _dump_json({s: sp.structure for s, sp in splits.items()}, pre / "videos_structure.json")
+    _dump_json({s: _text_va(sp) for s, sp in splits.items()}, pre / "raw_utt_text_textVA.json")
+    for s, sp in splits.items():
+        _write_features(pre / "final_feat", spec, s, sp)
+    if spec.name == "M3ED":
+        _dump_json({s: _utt_annot(spec, sp) for s, sp in splits.items()}, pre / "utt_annot.json")
+    else:
+        _write_mosei_csv(root / "final_multi_labels.csv", spec, splits)
+
+
+def _choose(options: dict[str, T], key: str, what: str) -> T:
+    if key not in options:
+        raise ValueError(f"unknown {what} {key!r}; valid values: {', '.join(options)}")
+    return options[key]
+
+
+def write_synthetic_dataset(
+    out_dir: str | Path, flavor: str = "mosei", seed: int = 1111, size: str = "default"
+) -> Path:
+    """Generate a dataset folder (the one that holds ``preprocess_data/``) and return its path.
+
+    Files go to a temporary sibling first and are moved into place at the end, so an
+    interrupted run leaves no half dataset; an existing dataset is never overwritten.
+    """
+    spec = _choose(FLAVORS, flavor, "flavor")
+    sizes = _choose(SIZES, size, "size")
+    out = Path(out_dir)
+    taken = [n for n in ("preprocess_data", "final_multi_labels.csv") if (out / n).exists()]
+    if taken:
+        raise FileExistsError(
+            f"{out} already holds a dataset ({', '.join(taken)}); not overwriting it"
+        )
+    rng = np.random.default_rng(seed)
+    world = _make_world(spec, rng)
+    offsets = np.cumsum([0, *(sizes[s] for s in SPLITS)])  # keeps M3ED dialogue ids unique
+    splits = {
+        s: _make_split(flavor, sizes[s], int(o), world, rng)
+        for s, o in zip(SPLITS, offsets[:-1], strict=True)
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        _write(tmp, spec, splits)
+        if out.exists():  # e.g. an empty data_dir: move the entries, preprocess_data last
+            for entry in sorted(tmp.iterdir(), key=lambda p: p.name == "preprocess_data"):
+                entry.rename(out / entry.name)
+        else:
+            tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: ``python -m univa.data.synthetic --out DIR [--flavor] [--seed] [--size]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m univa.data.synthetic",
+        description="Write a synthetic MOSEI or M3ED dataset in the released on-disk layout.",
+    )
+    parser.add_argument("--out", required=True, help="dataset folder to create")
+    parser.add_argument("--flavor", default="mosei", choices=list(FLAVORS))
+    parser.add_argument("--seed", type=int, default=1111)
+    parser.add_argument("--size", default="default", choices=list(SIZES))
+    args = parser.parse_args(argv)
+    try:
+        path = write_synthetic_dataset(args.out, args.flavor, args.seed, args.size)
+    except FileExistsError as err:
+        parser.error(str(err))
+    print(f"wrote a synthetic {args.flavor} dataset ({args.size}, seed {args.seed}) to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Data modules read the released layout item for item as the original loader does."""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from univa.data import M3EDDataModule, MoseiDataModule, SyntheticDataModule
+from univa.data.dataset import collate_trimmed
+from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
+
+KEYS = {
+    "text",
+    "text_mask",
+    "audio",
+    "audio_mask",
+    "vision",
+    "vision_mask",
+    "labels",
+    "va_text",
+    "va_audio",
+    "va_vision",
+}
+
+
+def original_items(data_dir: Path, name: str, split: str) -> list[dict[str, torch.Tensor]]:
+    """The original `loading_multimodal_data` on the GloVe path with vaAug, as dicts."""
+
+    def normalized(values: np.ndarray) -> torch.Tensor:
+        values = torch.tensor(np.array(values).astype(np.float32))
+        return (values - values.mean(dim=0)[0]) / values.std(dim=0)[0]
+
+    final_feat = data_dir / "preprocess_data" / "final_feat"
+    columns = {}
+    for modality, folder in (("audio", "A"), ("vision", "V")):
+        with open(final_feat / folder / f"{name}_{split}_{modality}_utt_VA.pkl", "rb") as file:
+            table = pickle.load(file)[split]
+        columns[modality] = torch.tensor(table[modality].astype(np.float32))
+        columns[f"{modality}_mask"] = torch.tensor(table[f"{modality}_utt_mask"].astype(np.float32))
+        columns[f"va_{modality}"] = normalized(table[f"{modality}_VA_values"])
+        columns["labels"] = torch.tensor(table["labels_class"].astype(np.float32))
+    with open(final_feat / "T" / f"{name}_{split}_text_glove300_VA.pkl", "rb") as file:
+        table = pickle.load(file)
+    columns["text"] = torch.tensor(table["text"].astype(np.float32))
+    columns["text_mask"] = torch.tensor(table["text_utt_mask"].astype(np.float32))
+    columns["va_text"] = normalized(table["text_VA_values"])
+    return [
+        {key: column[i] for key, column in columns.items()} for i in range(len(columns["labels"]))
+    ]
+
+
+@pytest.mark.parametrize(
+    ("module_class", "fixture", "labels"),
+    [(MoseiDataModule, "tiny_mosei", MOSEI_LABELS), (M3EDDataModule, "tiny_m3ed", M3ED_LABELS)],
+)
+def test_items_equal_the_original_loader(
+    module_class, fixture: str, labels: list[str], request
+) -> None:
+    data_dir = request.getfixturevalue(fixture)
+    datamodule = module_class(data_dir, batch_size=4)
+    datamodule.setup()
+    assert datamodule.data_spec["labels"] == labels
+    for split in ("train", "valid", "test"):
+        ours = datamodule.datasets[split]
+        theirs = original_items(data_dir, module_class.name, split)
+        assert len(ours) == len(theirs)
+        for index in range(len(ours)):
+            item = ours[index]
+            assert set(item) == KEYS
+            for key in KEYS:
+                torch.testing.assert_close(
+                    item[key], theirs[index][key], rtol=0, atol=0, msg=f"{split}[{index}].{key}"
+                )
+
+
+def test_data_spec_and_batches(tiny_mosei: Path) -> None:
+    datamodule = MoseiDataModule(tiny_mosei, batch_size=5)
+    datamodule.setup()
+    spec = datamodule.data_spec
+    assert spec["input_dims"] == {"text": 300, "audio": 74, "vision": 35}
+    for modality in ("text", "audio", "vision"):
+        longest = max(
+            datamodule.datasets[s].tensors[modality].shape[1] for s in ("train", "valid", "test")
+        )
+        assert spec["max_lens"][modality] == longest
+    batch = next(iter(datamodule.train_dataloader()))
+    assert set(batch) == KEYS and batch["labels"].shape == (5, 6)
+    assert batch["va_text"].shape == (5, 2)
+
+
+def test_collate_trims_only_all_padding_columns() -> None:
+    items = [
+        {
+            "audio": torch.randn(6, 3),
+            "audio_mask": torch.tensor([1.0, 1, 0, 0, 0, 0]),
+            "labels": torch.ones(2),
+        },
+        {
+            "audio": torch.randn(6, 3),
+            "audio_mask": torch.tensor([1.0, 1, 1, 0, 0, 0]),
+            "labels": torch.zeros(2),
+        },
+    ]
+    batch = collate_trimmed(items)
+    assert batch["audio"].shape == (2, 3, 3) and batch["audio_mask"].shape == (2, 3)
+    torch.testing.assert_close(batch["audio"][1], items[1]["audio"][:3])
+
+
+def test_missing_dataset_folder_says_what_is_expected(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="preprocess_data"):
+        MoseiDataModule(tmp_path / "nowhere").setup()
+
+
+def test_label_width_must_match_the_dataset(tiny_m3ed: Path) -> None:
+    with pytest.raises(ValueError, match="labels_class has 7 columns, expected 6"):
+        module = MoseiDataModule(tiny_m3ed)
+        module.name = "M3ED"  # the files are named M3ED_*, but MOSEI's six labels are expected
+        module.setup()
+
+
+def test_synthetic_module_generates_once_then_reads(tmp_path: Path) -> None:
+    data_dir = tmp_path / "synthetic"
+    datamodule = SyntheticDataModule(data_dir, flavor="m3ed", size="tiny", batch_size=4)
+    datamodule.setup()
+    assert (data_dir / "preprocess_data").is_dir()
+    stamp = {p: p.stat().st_mtime_ns for p in data_dir.rglob("*.pkl")}
+    again = SyntheticDataModule(data_dir, flavor="m3ed", size="tiny")
+    again.setup()
+    assert {p: p.stat().st_mtime_ns for p in data_dir.rglob("*.pkl")} == stamp
+    assert len(again.datasets["train"]) == len(datamodule.datasets["train"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"va_norm": "zscore"}, "va_norm"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"text_encoder": "elmo"}, "text_encoder"),
+    ],
+)
+def test_bad_options_are_named(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MoseiDataModule(tmp_path, **kwargs)

@@ -1,0 +1,120 @@
+"""Every option of every config group composes, presets apply, and overrides win."""
+
+from pathlib import Path
+
+import pytest
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from univa.train import CONFIG_DIR
+
+GROUPS = [
+    "dataset",
+    "text",
+    "model",
+    "trainer",
+    "logger",
+    "callbacks",
+    "paths",
+    "hydra",
+    "debug",
+    "preset",
+]
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        f"{group}={name}"
+        for group in GROUPS
+        if group not in ("preset", "hydra")
+        for name in options(group)
+    ],
+)
+def test_every_group_option_composes(compose_cfg, override: str) -> None:
+    cfg = compose_cfg(override)
+    resolved = {key: OmegaConf.select(cfg, key) for key in cfg if key != "hydra"}
+    OmegaConf.to_container(OmegaConf.create(resolved), resolve=True)  # every interpolation resolves
+    for key in ("dataset", "model", "trainer"):
+        assert "_target_" in cfg[key]
+
+
+@pytest.mark.parametrize("preset", options("preset"))
+def test_every_preset_is_reachable(compose_cfg, preset: str) -> None:
+    dataset, text = preset.split("_")
+    cfg = compose_cfg(f"dataset={dataset}", f"text={text}")
+    assert cfg.hydra.runtime.choices["preset"] == preset
+
+
+def test_spec_section_9_keys_exist(compose_cfg) -> None:
+    cfg = compose_cfg()
+    for key in (
+        "dataset.data_dir",
+        "dataset.batch_size",
+        "model.temperature",
+        "model.alpha",
+        "model.delta",
+        "model.threshold",
+        "model.label_prior",
+        "seed",
+        "ckpt_path",
+        "paths.data_dir",
+        "paths.output_dir",
+    ):
+        assert (
+            OmegaConf.select(cfg, key, throw_on_missing=True) is not None or key == "ckpt_path"
+        ), key
+
+
+def test_mosei_glove_preset_is_the_paper_run(compose_cfg) -> None:
+    cfg = compose_cfg("dataset=mosei", "text=glove", "trainer=gpu")
+    assert (
+        cfg.trainer.max_epochs == 15
+        and cfg.trainer.devices == 1
+        and cfg.trainer.accelerator == "gpu"
+    )
+    assert cfg.dataset.batch_size == 32
+    model = cfg.model
+    assert (model.lr, model.temperature, model.alpha, model.delta, model.threshold) == (
+        7e-5,
+        0.4,
+        0.2,
+        0.1,
+        0.18,
+    )
+    assert dict(model.num_layers) == {"text": 7, "audio": 3, "vision": 5}
+    assert model.label_prior is False and model.contrastive_weights.text == 3.0
+
+
+def test_m3ed_glove_preset_is_the_paper_run(compose_cfg) -> None:
+    cfg = compose_cfg("dataset=m3ed", "text=glove")
+    model = cfg.model
+    assert (model.lr, model.temperature, model.alpha, model.label_prior) == (5e-5, 0.4, 0.1, True)
+    assert dict(model.num_layers) == {"text": 3, "audio": 5, "vision": 3}
+    assert model.contrastive_weights.text == 1.0
+
+
+def test_command_line_overrides_win_over_the_preset(compose_cfg) -> None:
+    cfg = compose_cfg(
+        "dataset=mosei", "model.temperature=0.9", "trainer.max_epochs=2", "dataset.batch_size=8"
+    )
+    assert (cfg.model.temperature, cfg.trainer.max_epochs, cfg.dataset.batch_size) == (0.9, 2, 8)
+
+
+def test_trainer_and_callbacks_instantiate(compose_cfg) -> None:
+    cfg = compose_cfg("trainer=cpu")
+    callbacks = [instantiate(node) for node in cfg.callbacks.values()]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=False)
+    assert trainer.max_epochs == cfg.trainer.max_epochs
+    assert trainer.gradient_clip_val == 1.0
+
+
+def test_misspelt_model_option_fails_naming_it(compose_cfg) -> None:
+    cfg = compose_cfg("+model.temprature=0.5")
+    with pytest.raises(InstantiationException, match=r"temprature.*did you mean 'temperature'"):
+        instantiate(cfg.model, _convert_="all", labels=["happy"], input_dims={}, max_lens={})
