@@ -141,12 +141,10 @@ class SyntheticDataModule(UniVADataModule):
     def prepare_data(self) -> None:
         if (self.data_dir / "preprocess_data").is_dir():
             return
-        try:
+        with contextlib.suppress(FileExistsError):  # another process generated it first
             write_synthetic_dataset(
                 self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
             )
-        except FileExistsError:
-            pass  # another process finished generating it first
 
     def setup(self, stage: str | None = None) -> None:
         self.prepare_data()
