@@ -137,9 +137,13 @@ def test_synthetic_module_generates_once_then_reads(tmp_path: Path) -> None:
     [
         ({"va_norm": "zscore"}, "va_norm"),
         ({"batch_size": 0}, "batch_size"),
-        ({"text_encoder": "elmo"}, "text_encoder"),
     ],
 )
 def test_bad_options_are_named(tmp_path: Path, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         MoseiDataModule(tmp_path, **kwargs)
+
+
+def test_unloadable_text_encoder_is_named(tiny_mosei: Path, tmp_path: Path) -> None:
+    with pytest.raises(OSError, match="text_encoder="):
+        MoseiDataModule(tiny_mosei, text_encoder=str(tmp_path / "no_such_model")).setup()

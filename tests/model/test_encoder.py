@@ -61,6 +61,7 @@ def test_pooling_of_length_one_is_the_step_itself() -> None:
 def encoder() -> SequenceEncoder:
     torch.manual_seed(0)
     return SequenceEncoder(
+        modality="audio",
         input_dim=7,
         max_len=10,
         num_layers=2,

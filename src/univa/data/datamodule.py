@@ -6,15 +6,16 @@ import contextlib
 from pathlib import Path
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader
 
-from univa.data.dataset import EmotionDataset, collate_trimmed
+from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
+from univa.data.dialogue_text import read_split_text
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
-from univa.data.released import SPLITS, check_dataset_dir, read_split
+from univa.data.released import FEATURE_MODALITIES, GLOVE, SPLITS, check_dataset_dir, read_split
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
-from univa.data.va import VA_NORMS, VANorm
-
-TEXT_ENCODERS_SUPPORTED = ("glove",)
+from univa.data.tokenization import load_tokenizer, plm_inputs
+from univa.data.va import VA_NORMS, VANorm, normalize_va
 
 
 class UniVADataModule(L.LightningDataModule):
@@ -37,10 +38,6 @@ class UniVADataModule(L.LightningDataModule):
         pin_memory: bool = False,
     ) -> None:
         super().__init__()
-        if text_encoder not in TEXT_ENCODERS_SUPPORTED:
-            raise ValueError(
-                f"text_encoder={text_encoder!r}: this release reads {TEXT_ENCODERS_SUPPORTED} text features"
-            )
         if va_norm not in VA_NORMS:
             raise ValueError(f"dataset.va_norm must be one of {VA_NORMS}, got {va_norm!r}")
         if batch_size < 1:
@@ -60,21 +57,37 @@ class UniVADataModule(L.LightningDataModule):
         if self.datasets:
             return
         check_dataset_dir(self.data_dir, self.name)
+        tokenizer = None if self.text_encoder == GLOVE else load_tokenizer(self.text_encoder)
         for split in SPLITS:
-            arrays = read_split(self.data_dir, self.name, split)
-            if arrays.labels.shape[1] != len(self.labels):
+            self.datasets[split] = self._read_split(split, tokenizer)
+
+    def _read_split(self, split: str, tokenizer) -> EmotionDataset:
+        modalities = FEATURE_MODALITIES if tokenizer is None else ("audio", "vision")
+        arrays = read_split(self.data_dir, self.name, split, modalities)
+        if arrays.labels.shape[1] != len(self.labels):
+            raise ValueError(
+                f"{self.name} {split}: labels_class has {arrays.labels.shape[1]} columns, expected "
+                f"{len(self.labels)} for the labels {self.labels}"
+            )
+        for modality, features in arrays.features.items():
+            self.max_lens[modality] = max(self.max_lens.get(modality, 0), features.shape[1])
+            self.input_dims[modality] = features.shape[2]
+        tensors = split_tensors(arrays, self.va_norm)
+        if tokenizer is not None:
+            text = read_split_text(self.data_dir, self.name, split)
+            if len(text.utterances) != len(arrays):
                 raise ValueError(
-                    f"{self.name} {split}: labels_class has {arrays.labels.shape[1]} columns, expected "
-                    f"{len(self.labels)} for the labels {self.labels}"
+                    f"{self.name} {split}: {len(text.utterances)} utterance texts but {len(arrays)} "
+                    "rows of audio/vision features"
                 )
-            for modality, features in arrays.features.items():
-                self.max_lens[modality] = max(self.max_lens.get(modality, 0), features.shape[1])
-                self.input_dims[modality] = features.shape[2]
-            self.datasets[split] = EmotionDataset.from_arrays(arrays, self.va_norm)
+            tensors |= plm_inputs(text, tokenizer)
+            tensors["va_text"] = normalize_va(torch.tensor(text.va), self.va_norm)
+        return EmotionDataset(tensors)
 
     @property
     def data_spec(self) -> dict:
-        """What the network must know about the data: label names, feature widths, longest sequences."""
+        """What the network must know about the data: label names, feature widths, longest
+        sequences, and the text encoder its token ids are meant for."""
         if not self.datasets:
             raise RuntimeError("call setup() before reading data_spec")
         return {

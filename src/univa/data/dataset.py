@@ -18,16 +18,6 @@ class EmotionDataset(Dataset):
             raise ValueError(f"all tensors need the same number of rows, got {sizes}")
         self.tensors = tensors
 
-    @classmethod
-    def from_arrays(cls, arrays: SplitArrays, va_norm: VANorm = "reference") -> EmotionDataset:
-        """Features with masks, labels, and each modality's VA standardised over the split."""
-        tensors = {"labels": torch.from_numpy(arrays.labels)}
-        for modality, features in arrays.features.items():
-            tensors[modality] = torch.from_numpy(features)
-            tensors[f"{modality}_mask"] = torch.from_numpy(arrays.masks[modality])
-            tensors[f"va_{modality}"] = normalize_va(torch.from_numpy(arrays.va[modality]), va_norm)
-        return cls(tensors)
-
     def __len__(self) -> int:
         return self.tensors["labels"].shape[0]
 
@@ -35,17 +25,29 @@ class EmotionDataset(Dataset):
         return {key: tensor[index] for key, tensor in self.tensors.items()}
 
 
-def collate_trimmed(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
-    """Stack items, then cut each padded sequence to the longest real length in the batch.
+def split_tensors(arrays: SplitArrays, va_norm: VANorm = "reference") -> dict[str, torch.Tensor]:
+    """Batch-dict tensors of a whole split (SPEC section 8 keys), VA standardised per split."""
+    tensors = {"labels": torch.from_numpy(arrays.labels)}
+    for modality, features in arrays.features.items():
+        tensors[modality] = torch.from_numpy(features)
+        tensors[f"{modality}_mask"] = torch.from_numpy(arrays.masks[modality])
+        tensors[f"va_{modality}"] = normalize_va(torch.from_numpy(arrays.va[modality]), va_norm)
+    return tensors
 
-    Exact: padded keys get exp(-10000) = 0 attention and -1e9 pooling scores, so the columns
-    dropped here never change a result; they only cost compute.
+
+def collate_trimmed(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack items, then cut each modality's padded sequences to the batch's longest real one.
+
+    `<m>_mask` marks the real steps of modality m; every `<m>` and `<m>_*` tensor (features,
+    token ids, utterance mask) is cut with it. Exact: padded keys get exp(-10000) = 0 attention
+    and -1e9 pooling scores, so the columns dropped here never change a result; they only
+    cost compute (the PLM path no longer pads every dialogue to 512 tokens).
     """
     batch = default_collate(items)
-    for key in [k for k in batch if k.endswith("_mask")]:
-        modality = key.removesuffix("_mask")
-        real_columns = batch[key].any(dim=0).nonzero()
+    for mask_key in [k for k in batch if k.endswith("_mask") and k.count("_") == 1]:
+        modality = mask_key.removesuffix("_mask")
+        real_columns = batch[mask_key].any(dim=0).nonzero()
         length = int(real_columns.max()) + 1 if len(real_columns) else 1
-        batch[key] = batch[key][:, :length]
-        batch[modality] = batch[modality][:, :length]
+        for key in [k for k in batch if k == modality or k.startswith(f"{modality}_")]:
+            batch[key] = batch[key][:, :length]
     return batch

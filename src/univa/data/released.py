@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
+GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
 FEATURE_MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 _FOLDERS = {"text": "T", "audio": "A", "vision": "V"}
 
@@ -72,11 +73,14 @@ def _get(mapping: dict, key: str, path: Path) -> Any:
         raise KeyError(f"{path} has no key {key!r}; found {found}") from None
 
 
-def read_split(data_dir: Path, name: str, split: str) -> SplitArrays:
-    """Read the audio, vision and GloVe-text pickles of one split of dataset `name`."""
+def read_split(
+    data_dir: Path, name: str, split: str, modalities: tuple[str, ...] = FEATURE_MODALITIES
+) -> SplitArrays:
+    """Read the pickles of one split of dataset `name`: audio (with the labels), vision, and
+    GloVe text unless `modalities` leaves it out (the PLM path reads text elsewhere)."""
     features, masks, va = {}, {}, {}
     labels = None
-    for modality in FEATURE_MODALITIES:
+    for modality in modalities:
         path = feature_file(data_dir, name, split, modality)
         content = _load_pickle(path)
         table = content if modality == "text" else _get(content, split, path)

@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from univa.data.released import GLOVE
+
 MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
 
@@ -15,12 +17,14 @@ class UniVAConfig:
     """Architecture (SPEC section 2) and data-derived sizes of one UniVA network.
 
     `input_dims` and `max_lens` come from the data: the feature width of each modality and the
-    longest sequence over all splits (the size of its learned position table).
+    longest sequence over all splits (the size of its learned position table). `text_encoder`
+    is "glove" or the hub name / local folder of the PLM the data was tokenised for.
     """
 
     labels: list[str]
     input_dims: dict[str, int]
     max_lens: dict[str, int]
+    text_encoder: str = GLOVE
     modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
     hidden_size: int = 768
     num_heads: int = 12
@@ -49,7 +53,10 @@ class UniVAConfig:
             )
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"model.threshold must lie in (0, 1), got {self.threshold}")
-        for modality in self.modalities:
+        feature_modalities = [
+            m for m in self.modalities if m != "text" or self.text_encoder == GLOVE
+        ]
+        for modality in feature_modalities:
             for name, table in (
                 ("input_dims", self.input_dims),
                 ("max_lens", self.max_lens),

@@ -55,6 +55,7 @@ class SequenceEncoder(nn.Module):
 
     def __init__(
         self,
+        modality: str,
         input_dim: int,
         max_len: int,
         num_layers: int,
@@ -67,6 +68,7 @@ class SequenceEncoder(nn.Module):
         layer_norm_eps: float,
     ) -> None:
         super().__init__()
+        self.input_keys = (modality, f"{modality}_mask")
         self.projection = nn.Sequential(nn.Linear(input_dim, hidden_size), nn.Dropout(fc_dropout))
         self.positions = nn.Embedding(max_len, hidden_size)
         self.layers = nn.ModuleList(

@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 from univa.label_prior import label_similarity
-from univa.model.config import UniVAConfig
+from univa.model.config import GLOVE, UniVAConfig
 from univa.model.encoder import SequenceEncoder
+from univa.model.plm import PLMTextEncoder
 
 
 class UniVA(nn.Module):
@@ -17,21 +18,7 @@ class UniVA(nn.Module):
         super().__init__()
         self.config = config
         self.encoders = nn.ModuleDict(
-            {
-                modality: SequenceEncoder(
-                    input_dim=config.input_dims[modality],
-                    max_len=config.max_lens[modality],
-                    num_layers=config.num_layers[modality],
-                    hidden_size=config.hidden_size,
-                    num_heads=config.num_heads,
-                    ffn_size=config.ffn_size,
-                    hidden_dropout=config.hidden_dropout,
-                    attention_dropout=config.attention_dropout,
-                    fc_dropout=config.fc_dropout,
-                    layer_norm_eps=config.layer_norm_eps,
-                )
-                for modality in config.modalities
-            }
+            {modality: self._encoder(modality) for modality in config.modalities}
         )
         self.classifier = nn.Sequential(
             nn.Linear(len(config.modalities) * config.hidden_size, config.num_labels),
@@ -39,6 +26,25 @@ class UniVA(nn.Module):
         )
         if config.label_prior:
             self.label_similarity = nn.Parameter(label_similarity(config.labels))
+
+    def _encoder(self, modality: str) -> nn.Module:
+        """A PLM for text when `text_encoder` names one, else a transformer over features."""
+        config = self.config
+        if modality == "text" and config.text_encoder != GLOVE:
+            return PLMTextEncoder(config.text_encoder, config.hidden_size, config.fc_dropout)
+        return SequenceEncoder(
+            modality=modality,
+            input_dim=config.input_dims[modality],
+            max_len=config.max_lens[modality],
+            num_layers=config.num_layers[modality],
+            hidden_size=config.hidden_size,
+            num_heads=config.num_heads,
+            ffn_size=config.ffn_size,
+            hidden_dropout=config.hidden_dropout,
+            attention_dropout=config.attention_dropout,
+            fc_dropout=config.fc_dropout,
+            layer_norm_eps=config.layer_norm_eps,
+        )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict:
         features = {

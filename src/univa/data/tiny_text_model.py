@@ -1,0 +1,111 @@
+"""A tiny, randomly initialised text model with a tokenizer trained on a corpus (SPEC section 4).
+
+The PLM text path needs `AutoTokenizer` / `AutoModel` folders, and the real ones (roberta-base,
+chinese-roberta-wwm-ext) cannot be downloaded offline. This writes a stand-in of the same
+architecture and tokenizer style, small enough to train on CPU in seconds, as a normal,
+self-contained Hugging Face folder: `tokenizer.json`, `tokenizer_config.json`, `config.json`,
+`model.safetensors`. The tokenizer files alone also load (SPEC section 9).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+from tokenizers.trainers import BpeTrainer, WordPieceTrainer
+from transformers import BertConfig, BertModel, PreTrainedTokenizerFast, RobertaConfig, RobertaModel
+
+TEXT_MODEL_STYLES = ("roberta", "bert")
+VOCAB_CAP = 1000
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+}
+# Special tokens in id order, so ids match the real checkpoints (roberta: <s> 0, <pad> 1, </s> 2;
+# bert: [PAD] 0), and the role each plays.
+SPECIALS = {
+    "roberta": {"<s>": ("bos", "cls"), "<pad>": ("pad",), "</s>": ("eos", "sep"), "<unk>": ("unk",),
+                "<mask>": ("mask",)},
+    "bert": {"[PAD]": ("pad",), "[UNK]": ("unk",), "[CLS]": ("cls",), "[SEP]": ("sep",),
+             "[MASK]": ("mask",)},
+}  # fmt: skip
+
+
+def _train_tokenizer(sentences: Iterable[str], style: str) -> PreTrainedTokenizerFast:
+    """Byte-level BPE like roberta-base, or lowercasing WordPiece like BERT, fitted to the corpus."""
+    specials = list(SPECIALS[style])
+    if style == "roberta":
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        alphabet = pre_tokenizers.ByteLevel.alphabet()  # every byte: nothing is ever unknown
+        trainer = BpeTrainer(
+            vocab_size=VOCAB_CAP, special_tokens=specials, initial_alphabet=alphabet
+        )
+        tok.train_from_iterator(sentences, trainer)
+        tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    else:
+        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece()
+        tok.train_from_iterator(
+            sentences, WordPieceTrainer(vocab_size=VOCAB_CAP, special_tokens=specials)
+        )
+        tok.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
+    roles = {f"{role}_token": token for token, rs in SPECIALS[style].items() for role in rs}
+    return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=512, **roles)
+
+
+def _init_model(style: str, vocab_size: int, seed: int) -> RobertaModel | BertModel:
+    """Random weights from `seed` alone; the caller's global torch RNG is left as it was."""
+    if style == "roberta":  # roberta-base's embedding layout: positions start after the pad id
+        config = RobertaConfig(vocab_size=vocab_size, max_position_embeddings=514, type_vocab_size=1,
+                               layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2, **TINY)  # fmt: skip
+    else:
+        config = BertConfig(
+            vocab_size=vocab_size, max_position_embeddings=512, pad_token_id=0, **TINY
+        )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return RobertaModel(config) if style == "roberta" else BertModel(config)
+
+
+def write_tiny_text_model(
+    out_dir: str | Path, sentences: Iterable[str], style: str = "roberta", seed: int = 1111
+) -> Path:
+    """Write a tiny `style` text model + tokenizer trained on `sentences` to `out_dir`; return it.
+
+    Written into a temporary sibling and renamed into place, so an interrupted run leaves no
+    half folder; a non-empty `out_dir` is never overwritten.
+    """
+    if style not in TEXT_MODEL_STYLES:
+        raise ValueError(f"unknown style {style!r}; valid values: {', '.join(TEXT_MODEL_STYLES)}")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty; not overwriting it")
+    tokenizer = _train_tokenizer(sentences, style)
+    model = _init_model(style, len(tokenizer), seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        tokenizer.save_pretrained(tmp)
+        # transformers 5 records its backend name; the generic name also loads on transformers 4.
+        config_path = tmp / "tokenizer_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config["tokenizer_class"] = "PreTrainedTokenizerFast"
+        config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+        model.save_pretrained(tmp)
+        if out.exists():  # empty, checked above
+            out.rmdir()
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -1,0 +1,51 @@
+"""Text encoder on a pretrained language model (SPEC section 2, PLM path)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import AutoModel
+
+from univa.model.pooling import AdditiveAttentionPooling
+
+
+def gather_to_front(states: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move the kept steps of each row to the front, in order, zero-filling the rest.
+
+    states (B, S, H), keep (B, S) 0/1 -> (B, S, H) and the mask of the moved steps (B, S).
+    One stable sort and one gather: no Python loop over the batch, no host-device sync.
+    """
+    keep = keep.bool()
+    order = torch.sort(keep.to(torch.uint8), dim=1, descending=True, stable=True).indices
+    mask = torch.gather(keep, 1, order)
+    gathered = torch.gather(states, 1, order[..., None].expand(-1, -1, states.shape[-1]))
+    return gathered * mask[..., None].to(gathered.dtype), mask.to(states.dtype)
+
+
+class PLMTextEncoder(nn.Module):
+    """Dialogue through the PLM, the target utterance's tokens -> Linear -> Dropout -> pooling.
+
+    The PLM sees the whole dialogue as context; only the target utterance's token states are
+    pooled. Its pooler is frozen, as in the paper (it is never used).
+    """
+
+    input_keys = ("text_ids", "text_mask", "text_utt_mask")
+
+    def __init__(self, name_or_path: str, hidden_size: int, fc_dropout: float) -> None:
+        super().__init__()
+        self.plm = AutoModel.from_pretrained(name_or_path)
+        pooler = getattr(self.plm, "pooler", None)
+        if pooler is not None:
+            pooler.requires_grad_(False)
+        self.projection = nn.Sequential(
+            nn.Linear(self.plm.config.hidden_size, hidden_size), nn.Dropout(fc_dropout)
+        )
+        self.pooling = AdditiveAttentionPooling(hidden_size)
+
+    def forward(
+        self, ids: torch.Tensor, attention_mask: torch.Tensor, utterance_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """ids, attention_mask, utterance_mask (B, S) -> pooled utterance (B, H)."""
+        states = self.plm(input_ids=ids, attention_mask=attention_mask.long()).last_hidden_state
+        tokens, mask = gather_to_front(states, utterance_mask)
+        return self.pooling(self.projection(tokens), mask)
