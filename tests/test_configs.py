@@ -118,3 +118,64 @@ def test_misspelt_model_option_fails_naming_it(compose_cfg) -> None:
     cfg = compose_cfg("+model.temprature=0.5")
     with pytest.raises(InstantiationException, match=r"temprature.*did you mean 'temperature'"):
         instantiate(cfg.model, _convert_="all", labels=["happy"], input_dims={}, max_lens={})
+
+
+def test_mosei_roberta_ddp4_is_the_paper_run(compose_cfg) -> None:
+    cfg = compose_cfg("dataset=mosei", "text=roberta", "trainer=ddp4")
+    trainer = cfg.trainer
+    assert (trainer.accelerator, trainer.devices, trainer.strategy, trainer.precision) == (
+        "gpu",
+        4,
+        "ddp",
+        "32-true",
+    )
+    assert trainer.max_epochs == 5 and cfg.dataset.batch_size == 12
+    assert cfg.text.encoder == "roberta-base" and cfg.dataset.text_encoder == "roberta-base"
+    model = cfg.model
+    assert (model.lr, model.temperature, model.alpha, model.delta, model.threshold) == (
+        5e-5,
+        0.7,
+        0.45,
+        0.1,
+        0.18,
+    )
+    assert (model.num_layers.audio, model.num_layers.vision) == (5, 3)
+    assert model.label_prior is True and model.contrastive and model.va_positives
+    assert model.contrastive_weights.text == 3.0
+
+
+def test_m3ed_roberta_ddp4_is_the_paper_run(compose_cfg) -> None:
+    cfg = compose_cfg("dataset=m3ed", "text=roberta", "trainer=ddp4")
+    assert cfg.dataset.text_encoder == "hfl/chinese-roberta-wwm-ext"
+    assert (
+        cfg.trainer.max_epochs == 10 and cfg.dataset.batch_size == 22 and cfg.trainer.devices == 4
+    )
+    model = cfg.model
+    assert (model.lr, model.temperature, model.alpha, model.label_prior) == (5e-5, 0.4, 0.2, True)
+    assert (model.num_layers.audio, model.num_layers.vision) == (5, 3)
+
+
+def test_any_plm_by_override(compose_cfg) -> None:
+    cfg = compose_cfg("dataset=mosei", "text=roberta", "text.encoder=/models/roberta-large")
+    assert cfg.dataset.text_encoder == "/models/roberta-large"
+
+
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_ablation_experiments_keep_their_preset_and_flip_one_switch(
+    compose_cfg, experiment: str
+) -> None:
+    dataset, text, *ablation = experiment.split("_")
+    cfg = compose_cfg(f"experiment={experiment}")
+    choices = cfg.hydra.runtime.choices
+    assert (choices["dataset"], choices["text"], choices["preset"]) == (
+        dataset,
+        text,
+        f"{dataset}_{text}",
+    )
+    preset = compose_cfg(f"dataset={dataset}", f"text={text}").model
+    switch = {"contrastive": "contrastive", "va": "va_positives", "label": "label_prior"}[
+        ablation[1]
+    ]
+    assert cfg.model[switch] is False
+    for key in ("lr", "temperature", "alpha", "delta", "num_layers"):
+        assert cfg.model[key] == preset[key], key
