@@ -11,7 +11,13 @@ import torch
 from univa import UniVALitModule
 from univa.train import train
 
-TINY = ["dataset.size=tiny", "trainer.max_epochs=2", "dataset.batch_size=8", "logger=csv"]
+TINY = [
+    "dataset.size=tiny",
+    "trainer.max_epochs=2",
+    "trainer.log_every_n_steps=1",
+    "dataset.batch_size=8",
+    "logger=csv",
+]
 
 
 @pytest.mark.slow
@@ -84,3 +90,19 @@ def test_default_run_beats_the_best_constant_prediction_by_10_points(compose_cfg
     train(cfg)
     test = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())["test"]
     assert test["micro_f1"] >= test["best_constant_micro_f1"] + 10.0, test
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flavor", ["mosei", "m3ed"])
+def test_plm_path_trains_offline_on_the_tiny_local_model(
+    compose_cfg, flavor: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cfg = compose_cfg(*TINY, "text=roberta", f"dataset.flavor={flavor}", "trainer.max_epochs=1")
+    assert cfg.dataset.text_encoder.endswith("text_model")
+    train(cfg)
+    results = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())
+    assert results["test"]["num_samples"] > 0
+    module = UniVALitModule.load_from_checkpoint(results["best_checkpoint"])
+    assert module.model.config.text_encoder == cfg.dataset.text_encoder
+    assert not any(p.requires_grad for p in module.model.encoders["text"].plm.pooler.parameters())

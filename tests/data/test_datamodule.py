@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from original_loader import original_plm_rows
 
 from univa.data import M3EDDataModule, MoseiDataModule, SyntheticDataModule
 from univa.data.dataset import collate_trimmed
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
+from univa.data.tokenization import load_tokenizer
 
 KEYS = {
     "text",
@@ -147,3 +149,44 @@ def test_bad_options_are_named(tmp_path: Path, kwargs: dict, message: str) -> No
 def test_unloadable_text_encoder_is_named(tiny_mosei: Path, tmp_path: Path) -> None:
     with pytest.raises(OSError, match="text_encoder="):
         MoseiDataModule(tiny_mosei, text_encoder=str(tmp_path / "no_such_model")).setup()
+
+
+@pytest.mark.parametrize(
+    ("module_class", "fixture"), [(MoseiDataModule, "tiny_mosei"), (M3EDDataModule, "tiny_m3ed")]
+)
+def test_plm_items_equal_the_original_loader(module_class, fixture: str, request) -> None:
+    data_dir = request.getfixturevalue(fixture)
+    text_model = data_dir / "text_model"
+    datamodule = module_class(data_dir, text_encoder=str(text_model), batch_size=4)
+    datamodule.setup()
+    assert datamodule.data_spec["text_encoder"] == str(text_model)
+    tokenizer = load_tokenizer(str(text_model))
+    for split in ("train", "valid", "test"):
+        ours = datamodule.datasets[split]
+        theirs = original_plm_rows(data_dir, module_class.name, split, tokenizer)
+        glove = original_items(data_dir, module_class.name, split)
+        raw_va = torch.tensor([row["va"] for row in theirs])
+        expected_va = (raw_va - raw_va[:, 0].mean()) / raw_va[:, 0].std()
+        assert len(ours) == len(theirs)
+        for index, expected in enumerate(theirs):
+            item = ours[index]
+            real = int(item["text_mask"].sum())
+            assert real == len(expected["text_ids"])
+            assert torch.equal(item["text_ids"][:real], expected["text_ids"])
+            assert torch.equal(item["text_utt_mask"][:real], expected["text_utt_mask"])
+            assert item["text_utt_mask"][real:].sum() == 0
+            assert torch.all(item["text_ids"][real:] == tokenizer.pad_token_id)
+            torch.testing.assert_close(item["va_text"], expected_va[index])
+            for key in ("labels", "audio", "audio_mask", "va_audio", "vision", "va_vision"):
+                torch.testing.assert_close(item[key], glove[index][key], rtol=0, atol=0)
+
+
+def test_plm_batches_are_padded_to_their_own_longest_dialogue(tiny_m3ed: Path) -> None:
+    datamodule = M3EDDataModule(tiny_m3ed, text_encoder=str(tiny_m3ed / "text_model"), batch_size=3)
+    datamodule.setup()
+    stored = datamodule.datasets["valid"].tensors["text_ids"].shape[1]
+    lengths = [batch["text_ids"].shape[1] for batch in datamodule.val_dataloader()]
+    for batch in datamodule.val_dataloader():
+        assert batch["text_mask"][:, -1].any()  # no all-padding column left
+        assert batch["text_ids"].shape == batch["text_utt_mask"].shape == batch["text_mask"].shape
+    assert max(lengths) <= stored < 512

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+from original_loader import original_inputs
 
 from univa.data.dialogue_text import SplitText, Utterance
 from univa.data.tokenization import (
@@ -34,34 +35,6 @@ class WordTokenizer:
 
 ROBERTA = WordTokenizer("<s>", "</s>")
 BERT = WordTokenizer("[CLS]", "[SEP]", pad_token_id=0)
-
-
-def original_inputs(
-    dialogue: list[list[str]], position: int, style: str
-) -> tuple[list[str], list[int]]:
-    """The original `Data_Text.preprocess_data` for one utterance: tokens and flag mask."""
-    tokens_per_utt = [list(u) for u in dialogue]
-    total = sum(len(u) for u in tokens_per_utt)
-    n = len(tokens_per_utt)
-    max_len = 512 if total < 460 else (512 - 2 * n if style == "roberta" else 512 - n - 1)
-    while sum(len(u) for u in tokens_per_utt) > max_len:
-        lengths = [(i, len(u)) for i, u in enumerate(tokens_per_utt)]
-        tokens_per_utt[sorted(lengths, key=lambda x: x[1], reverse=True)[0][0]].pop()
-    for index, utt in enumerate(tokens_per_utt):
-        if index == 0:
-            tokens = ["<s>", *utt, "</s>"] if style == "roberta" else ["[CLS]", *utt, "[SEP]"]
-        else:
-            tokens += ["</s>", *utt, "</s>"] if style == "roberta" else [*utt, "[SEP]"]
-    own = len(tokens_per_utt[position])
-    if position == 0:
-        flag = [0] + [1] * own + [0] * (len(tokens) - own - 1)
-    elif position == n - 1:
-        flag = [0] * (len(tokens) - own - 1) + [1] * own + [0]
-    else:
-        before = sum(len(tokens_per_utt[i]) for i in range(position))
-        before += position * 2 + 1 if style == "roberta" else position + 1
-        flag = [0] * before + [1] * own + [0] * (len(tokens) - own - before)
-    return tokens, flag
 
 
 def dialogue_of(lengths: list[int]) -> list[list[str]]:

@@ -72,3 +72,32 @@ def test_label_prior_is_a_trainable_parameter_initialised_to_the_matrix() -> Non
 def test_invalid_options_are_named(overrides: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         tiny_config(**overrides)
+
+
+SUBSETS = [
+    ["text", "audio", "vision"], ["text", "audio"], ["text", "vision"], ["audio", "vision"],
+    ["text"], ["audio"], ["vision"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("modalities", SUBSETS, ids=["+".join(m) for m in SUBSETS])
+def test_every_modality_subset_trains(modalities: list[str]) -> None:
+    from univa import UniVALitModule
+
+    module = UniVALitModule(
+        labels=LABELS, input_dims=DIMS, max_lens=LENS, modalities=modalities, hidden_size=16,
+        num_heads=2, ffn_size=32, num_layers={"text": 1, "audio": 1, "vision": 1},
+    )  # fmt: skip
+    assert module.model.classifier[0].in_features == 16 * len(modalities)
+    batch = tiny_batch()
+    out = module.model(batch)
+    assert set(out["features"]) == set(modalities)
+    losses = module.compute_losses(batch, out)
+    assert {f"con_{m}" for m in modalities} <= set(losses)
+    losses["total"].backward()
+    grads = {
+        n.split(".")[1]
+        for n, p in module.model.named_parameters()
+        if p.grad is not None and n.startswith("encoders.")
+    }
+    assert grads == set(modalities)

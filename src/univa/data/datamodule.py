@@ -94,6 +94,7 @@ class UniVADataModule(L.LightningDataModule):
             "labels": list(self.labels),
             "input_dims": dict(self.input_dims),
             "max_lens": dict(self.max_lens),
+            "text_encoder": self.text_encoder,
         }
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:

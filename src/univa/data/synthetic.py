@@ -18,6 +18,8 @@ learnable the way the real data is, not noise. The generative story, per split:
 5. Text = filler words plus, for each label (not always), a few words of its vocabulary, and
    now and then a stray emotion word. Its GloVe-style rows come from a per-seed word table in
    which a label's words lie near that label's direction.
+6. Next to the data, `text_model/` holds a tiny PLM with random weights and a tokenizer trained
+   on the corpus (RoBERTa style for MOSEI, BERT style for M3ED), so the PLM path runs offline.
 
 Everything is drawn from one ``numpy.random.default_rng(seed)``: the same seed gives
 byte-identical files.
@@ -38,11 +40,13 @@ from typing import TypeVar
 import numpy as np
 
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
+from univa.data.tiny_text_model import write_tiny_text_model
 from univa.label_prior import EMOTION_VA
 
 T = TypeVar("T")
 
 SPLITS = ("train", "valid", "test")
+TEXT_MODEL_DIR = "text_model"  # the tiny local PLM, written next to the data
 MAX_LEN = {"text": 24, "audio": 40, "vision": 40}
 GLOVE_DIM = 300
 # How clearly each modality's frames show each label: audio hears arousal, vision sees faces.
@@ -94,6 +98,7 @@ class FlavorSpec:
     label_sets: dict[str, float]  # space-joined label set ("" = none) -> probability, sum 1
     audio_dim: int
     vision_dim: int
+    text_style: str  # tokenizer style of the tiny local PLM, as the paper's PLM for this dataset
 
 
 # fmt: off
@@ -110,6 +115,7 @@ FLAVORS: dict[str, FlavorSpec] = {
         },
         audio_dim=74,
         vision_dim=35,
+        text_style="roberta",  # roberta-base
     ),
     "m3ed": FlavorSpec(
         name="M3ED",
@@ -121,6 +127,7 @@ FLAVORS: dict[str, FlavorSpec] = {
         },
         audio_dim=130,  # real M3ED audio is 1582-d; smaller keeps CPU training fast
         vision_dim=64,
+        text_style="bert",  # chinese-roberta-wwm-ext is a BERT
     ),
 }
 # fmt: on
@@ -392,6 +399,8 @@ def write_synthetic_dataset(
     tmp.mkdir()
     try:
         _write(tmp, spec, splits)
+        corpus = [text for split in splits.values() for text in split.texts]
+        write_tiny_text_model(tmp / TEXT_MODEL_DIR, corpus, style=spec.text_style, seed=seed)
         if out.exists():  # e.g. an empty data_dir: move the entries, preprocess_data last
             for entry in sorted(tmp.iterdir(), key=lambda p: p.name == "preprocess_data"):
                 entry.rename(out / entry.name)

@@ -10,24 +10,22 @@ self-contained Hugging Face folder: `tokenizer.json`, `tokenizer_config.json`, `
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import tempfile
+import string
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-from tokenizers.trainers import BpeTrainer, WordPieceTrainer
+from tokenizers.trainers import BpeTrainer
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast, RobertaConfig, RobertaModel
 
 TEXT_MODEL_STYLES = ("roberta", "bert")
 VOCAB_CAP = 1000
-TINY = {
-    "hidden_size": 32,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "intermediate_size": 64,
-}
+ASCII = string.ascii_lowercase + string.digits + string.punctuation
+TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
 # Special tokens in id order, so ids match the real checkpoints (roberta: <s> 0, <pad> 1, </s> 2;
 # bert: [PAD] 0), and the role each plays.
 SPECIALS = {
@@ -38,16 +36,32 @@ SPECIALS = {
 }  # fmt: skip
 
 
+def _wordpiece_vocab(sentences: Iterable[str], tok: Tokenizer) -> dict[str, int]:
+    """Every character (alone and as `##` piece), then whole words by count, ties by spelling.
+
+    Lowercase ASCII letters, digits and punctuation are always in, so English text outside the
+    corpus splits into pieces instead of becoming `[UNK]`. Built from counts because the `tokenizers` WordPiece trainer numbers its `##` pieces in
+    hash-map order and so is not deterministic (huggingface/tokenizers#1794).
+    """
+    normalize, split = tok.normalizer.normalize_str, tok.pre_tokenizer.pre_tokenize_str
+    counts = Counter(word for s in sentences for word, _ in split(normalize(s)))
+    chars = sorted({c for word in counts for c in word} | set(ASCII))
+    words = sorted(counts, key=lambda w: (-counts[w], w))
+    tokens = dict.fromkeys([*SPECIALS["bert"], *chars, *(f"##{c}" for c in chars), *words])
+    return {token: i for i, token in enumerate(list(tokens)[:VOCAB_CAP])}
+
+
 def _train_tokenizer(sentences: Iterable[str], style: str) -> PreTrainedTokenizerFast:
     """Byte-level BPE like roberta-base, or lowercasing WordPiece like BERT, fitted to the corpus."""
-    specials = list(SPECIALS[style])
     if style == "roberta":
         tok = Tokenizer(models.BPE())
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
-        alphabet = pre_tokenizers.ByteLevel.alphabet()  # every byte: nothing is ever unknown
         trainer = BpeTrainer(
-            vocab_size=VOCAB_CAP, special_tokens=specials, initial_alphabet=alphabet
+            vocab_size=VOCAB_CAP,
+            special_tokens=list(SPECIALS[style]),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # every byte: nothing unknown
+            show_progress=False,
         )
         tok.train_from_iterator(sentences, trainer)
         tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
@@ -55,10 +69,8 @@ def _train_tokenizer(sentences: Iterable[str], style: str) -> PreTrainedTokenize
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.model = models.WordPiece(_wordpiece_vocab(sentences, tok), unk_token="[UNK]")
         tok.decoder = decoders.WordPiece()
-        tok.train_from_iterator(
-            sentences, WordPieceTrainer(vocab_size=VOCAB_CAP, special_tokens=specials)
-        )
         tok.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
     roles = {f"{role}_token": token for token, rs in SPECIALS[style].items() for role in rs}
     return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=512, **roles)
@@ -66,9 +78,10 @@ def _train_tokenizer(sentences: Iterable[str], style: str) -> PreTrainedTokenize
 
 def _init_model(style: str, vocab_size: int, seed: int) -> RobertaModel | BertModel:
     """Random weights from `seed` alone; the caller's global torch RNG is left as it was."""
-    if style == "roberta":  # roberta-base's embedding layout: positions start after the pad id
+    if style == "roberta":  # as roberta-base: <pad> 1, positions counted from pad id + 1
         config = RobertaConfig(vocab_size=vocab_size, max_position_embeddings=514, type_vocab_size=1,
-                               layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2, **TINY)  # fmt: skip
+                               layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+                               **TINY)  # fmt: skip
     else:
         config = BertConfig(
             vocab_size=vocab_size, max_position_embeddings=512, pad_token_id=0, **TINY
@@ -94,7 +107,8 @@ def write_tiny_text_model(
     tokenizer = _train_tokenizer(sentences, style)
     model = _init_model(style, len(tokenizer), seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    tmp.mkdir()  # not tempfile.mkdtemp: its 0o700 would carry over to the published folder
     try:
         tokenizer.save_pretrained(tmp)
         # transformers 5 records its backend name; the generic name also loads on transformers 4.

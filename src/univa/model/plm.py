@@ -33,7 +33,7 @@ class PLMTextEncoder(nn.Module):
 
     def __init__(self, name_or_path: str, hidden_size: int, fc_dropout: float) -> None:
         super().__init__()
-        self.plm = AutoModel.from_pretrained(name_or_path)
+        self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
         pooler = getattr(self.plm, "pooler", None)
         if pooler is not None:
             pooler.requires_grad_(False)

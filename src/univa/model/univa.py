@@ -48,7 +48,8 @@ class UniVA(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict:
         features = {
-            m: encoder(batch[m], batch[f"{m}_mask"]) for m, encoder in self.encoders.items()
+            modality: encoder(*(batch[key] for key in encoder.input_keys))
+            for modality, encoder in self.encoders.items()
         }
         logits = self.classifier(torch.cat([features[m] for m in self.config.modalities], dim=-1))
         out: dict = {"logits": logits, "features": features}
