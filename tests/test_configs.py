@@ -123,12 +123,8 @@ def test_misspelt_model_option_fails_naming_it(compose_cfg) -> None:
 def test_mosei_roberta_ddp4_is_the_paper_run(compose_cfg) -> None:
     cfg = compose_cfg("dataset=mosei", "text=roberta", "trainer=ddp4")
     trainer = cfg.trainer
-    assert (trainer.accelerator, trainer.devices, trainer.strategy, trainer.precision) == (
-        "gpu",
-        4,
-        "ddp",
-        "32-true",
-    )
+    assert (trainer.accelerator, trainer.devices, trainer.precision) == ("gpu", 4, "32-true")
+    assert trainer.strategy._target_.endswith("DDPStrategy")
     assert trainer.max_epochs == 5 and cfg.dataset.batch_size == 12
     assert cfg.text.encoder == "roberta-base" and cfg.dataset.text_encoder == "roberta-base"
     model = cfg.model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from typing import Any
 
@@ -45,6 +46,7 @@ class UniVALitModule(L.LightningModule):
         warmup_ratio: float = 0.1,
         weight_decay: float = 0.0,
         adam_eps: float = 1e-6,
+        compile: bool = False,
         **options: Any,
     ) -> None:
         super().__init__()
@@ -62,6 +64,10 @@ class UniVALitModule(L.LightningModule):
             )
         )
         self.loss_config = LossConfig(**loss_options)
+        # evaluation shards differ in size across ranks, and nothing is learnt from their loss
+        self.eval_loss_config = dataclasses.replace(self.loss_config, gather_negatives=False)
+        # compile the forward function, not the module, so state-dict keys stay the same
+        self.network = torch.compile(self.model.forward) if compile else self.model.forward
         self.metrics = torch.nn.ModuleDict(
             {stage: EmotionMetrics(len(labels)) for stage in ("val", "test")}
         )
@@ -72,15 +78,16 @@ class UniVALitModule(L.LightningModule):
         return self.model.config.labels
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict:
-        return self.model(batch)
+        return self.network(batch)
 
     def compute_losses(self, batch: dict[str, torch.Tensor], out: dict) -> dict[str, torch.Tensor]:
         """`cls` (with the prior), `con`, per-modality `con_<m>` and `total` (SPEC section 3)."""
         similarity = getattr(self.model, "label_similarity", None)
-        return univa_losses(out, batch, self.loss_config, similarity)
+        config = self.loss_config if self.training else self.eval_loss_config
+        return univa_losses(out, batch, config, similarity)
 
     def _shared_step(self, batch: dict[str, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
-        out = self.model(batch)
+        out = self(batch)
         losses = self.compute_losses(batch, out)
         batch_size = batch["labels"].shape[0]
         self.log_dict(
@@ -110,7 +117,9 @@ class UniVALitModule(L.LightningModule):
         self.last_summary[stage] = summary
         scalars = {f"{stage}/{k}": float(v) for k, v in summary.items() if k != "per_label_f1"}
         scalars |= {f"{stage}/f1_{label}": v for label, v in summary["per_label_f1"].items()}
-        self.log_dict(scalars, sync_dist=False)
+        self.log_dict(
+            scalars, sync_dist=True
+        )  # already global; a no-op mean that keeps Lightning quiet
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch_metrics("val")

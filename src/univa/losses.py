@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from univa.distributed import gather_with_local_grad, scale_grad, world_size
+
 KL_SCALE = 1000.0  # the original multiplies the mean KL divergence by 1000
 
 
@@ -81,7 +83,8 @@ class LossConfig:
     """How UniVA weighs its losses (SPEC section 3): Total = (1 - alpha) L_cls + alpha L_con.
 
     `contrastive_weights` weigh the modalities inside L_con = sum_m w_m L_m / (number of
-    modalities); the paper uses 3 for MOSEI's text and 1 elsewhere.
+    modalities); the paper uses 3 for MOSEI's text and 1 elsewhere. `gather_negatives` (beyond
+    the paper) contrasts against the global batch of all DDP ranks, not the local one.
     """
 
     alpha: float = 0.4
@@ -89,6 +92,7 @@ class LossConfig:
     delta: float = 0.1
     contrastive: bool = True
     va_positives: bool = True
+    gather_negatives: bool = False
     contrastive_weights: dict[str, float] = field(
         default_factory=lambda: {"text": 1.0, "audio": 1.0, "vision": 1.0}
     )
@@ -100,6 +104,23 @@ class LossConfig:
             raise ValueError(f"model.alpha must lie in [0, 1], got {self.alpha}")
         if self.delta < 0:
             raise ValueError(f"model.delta must be >= 0, got {self.delta}")
+
+
+def contrastive_loss(
+    features: torch.Tensor, va: torch.Tensor | None, config: LossConfig
+) -> torch.Tensor:
+    """`va_supcon_loss` of one modality, over the global batch when `gather_negatives` is on.
+
+    Gathered, every rank computes the same global loss with gradients only on its own rows;
+    DDP averages gradients over the R ranks, so they are scaled by R to equal the gradient of
+    the global loss, exactly what one process would get on the concatenated batch.
+    """
+    replicas = world_size()
+    if not config.gather_negatives or replicas == 1:
+        return va_supcon_loss(features, va, config.delta, config.temperature)
+    features = gather_with_local_grad(features)
+    va = None if va is None else gather_with_local_grad(va)
+    return scale_grad(va_supcon_loss(features, va, config.delta, config.temperature), replicas)
 
 
 def univa_losses(
@@ -129,7 +150,7 @@ def univa_losses(
     features = out["features"]
     for modality, pooled in features.items():
         va = batch[f"va_{modality}"] if config.va_positives else None
-        losses[f"con_{modality}"] = va_supcon_loss(pooled, va, config.delta, config.temperature)
+        losses[f"con_{modality}"] = contrastive_loss(pooled, va, config)
     losses["con"] = sum(config.contrastive_weights[m] * losses[f"con_{m}"] for m in features) / len(
         features
     )

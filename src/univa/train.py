@@ -7,13 +7,16 @@ optimise.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict, read_write
 
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_results_table
@@ -28,8 +31,24 @@ def _instantiate_all(group: DictConfig | None) -> list:
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
 
 
+def share_output_dir_with_workers() -> None:
+    """Make the DDP processes Lightning launches write into this job's Hydra output folder.
+
+    Lightning relaunches `sys.argv` with `hydra.run.dir=<HydraConfig run.dir>`. Under multirun
+    that would restart the whole sweep in a folder of its own; so pin run.dir to this job's
+    output folder and relaunch only this job's overrides.
+    """
+    if not HydraConfig.initialized() or "LOCAL_RANK" in os.environ:
+        return
+    hydra_cfg = HydraConfig.get()
+    with read_write(hydra_cfg), open_dict(hydra_cfg):
+        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
+    sys.argv = [sys.argv[0], *hydra_cfg.overrides.task]
+
+
 def train(cfg: DictConfig) -> float:
     """Fit, validate and test one run described by `cfg`; return the best validation micro-F1."""
+    share_output_dir_with_workers()
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = instantiate(cfg.dataset)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
 from univa.data.dialogue_text import read_split_text
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.released import FEATURE_MODALITIES, GLOVE, SPLITS, check_dataset_dir, read_split
+from univa.data.samplers import UnpaddedDistributedSampler
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
@@ -36,6 +37,7 @@ class UniVADataModule(L.LightningDataModule):
         eval_batch_size: int | None = None,
         num_workers: int = 0,
         pin_memory: bool = False,
+        shuffle_seed: int = 1111,
     ) -> None:
         super().__init__()
         if va_norm not in VA_NORMS:
@@ -49,6 +51,7 @@ class UniVADataModule(L.LightningDataModule):
         self.va_norm = va_norm
         self.num_workers = num_workers
         self.pin_memory = pin_memory
+        self.shuffle_seed = shuffle_seed
         self.datasets: dict[str, EmotionDataset] = {}
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
@@ -97,11 +100,16 @@ class UniVADataModule(L.LightningDataModule):
             "text_encoder": self.text_encoder,
         }
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+    def _replicas(self) -> tuple[int, int]:
+        """(number of processes, this process's rank) of the attached Trainer, else (1, 0)."""
+        trainer = self.trainer
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+
+    def _loader(self, split: str, batch_size: int, sampler: Sampler) -> DataLoader:
         return DataLoader(
             self.datasets[split],
             batch_size=batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             collate_fn=collate_trimmed,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
@@ -109,13 +117,24 @@ class UniVADataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
+        """Shuffled by `shuffle_seed` and the epoch (Lightning calls `set_epoch`), so a run's
+        order is reproducible and resumable; split evenly over processes under DDP."""
+        replicas, rank = self._replicas()
+        sampler = DistributedSampler(
+            self.datasets["train"], replicas, rank, shuffle=True, seed=self.shuffle_seed
+        )
+        return self._loader("train", self.batch_size, sampler)
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        replicas, rank = self._replicas()
+        sampler = UnpaddedDistributedSampler(len(self.datasets[split]), replicas, rank)
+        return self._loader(split, self.eval_batch_size, sampler)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("valid", self.eval_batch_size, shuffle=False)
+        return self._eval_loader("valid")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
+        return self._eval_loader("test")
 
 
 class MoseiDataModule(UniVADataModule):

@@ -1,0 +1,65 @@
+"""Convert an original UniVA checkpoint (SPEC section 10) into a Lightning checkpoint.
+
+`UniVALitModule.load_from_checkpoint(OUT)` then works with `weights_only=True` (all
+hyper-parameters are plain values), so a converted model evaluates or fine-tunes like one
+trained here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import lightning
+import torch
+
+from univa.reference import load_reference_checkpoint
+
+
+def convert(src: str | Path, out: str | Path, text_model: str | Path | None = None) -> Path:
+    """Write the converted checkpoint to `out`, which must not exist yet; return its path."""
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists; not overwriting it")
+    module = load_reference_checkpoint(src, text_model)
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": lightning.__version__,  # Lightning's migration reads it
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("xb") as file:  # "x": a file created meanwhile is not overwritten either
+        try:
+            torch.save(checkpoint, file)
+        except BaseException:
+            os.unlink(out)  # no half-written checkpoint
+            raise
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: ``python -m univa.convert_reference SRC.pth OUT.ckpt [--text-model DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m univa.convert_reference",
+        description="Convert a checkpoint of the original UniVA code into a Lightning checkpoint "
+        "of univa.UniVALitModule.",
+    )
+    parser.add_argument("src", help="checkpoint written by the original code (.pth)")
+    parser.add_argument("out", help="Lightning checkpoint to create (.ckpt); never overwritten")
+    parser.add_argument(
+        "--text-model",
+        default=None,
+        help="local folder of the text PLM (no tokenizer needed); replaces the saved "
+        "text_plm_path, required when that path does not exist here",
+    )
+    args = parser.parse_args(argv)
+    try:
+        path = convert(args.src, args.out, args.text_model)
+    except (FileNotFoundError, FileExistsError, ValueError) as err:
+        parser.error(str(err))
+    print(f"wrote {path}; load it with univa.UniVALitModule.load_from_checkpoint")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Multi-process behaviour on 2 CPU processes over gloo: gathered negatives and DDP runs."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from univa.data.samplers import UnpaddedDistributedSampler
+from univa.losses import LossConfig, contrastive_loss
+
+WORLD = 2
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _gathered_loss_worker(
+    rank: int, port: int, features: torch.Tensor, va: torch.Tensor, out: dict
+) -> None:
+    dist.init_process_group(
+        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD
+    )
+    try:
+        local = features.chunk(WORLD)[rank].clone().requires_grad_()
+        config = LossConfig(temperature=0.5, delta=0.3, gather_negatives=True)
+        loss = contrastive_loss(local, va.chunk(WORLD)[rank], config)
+        loss.backward()
+        # DDP divides every parameter gradient by the number of ranks before summing them
+        out[rank] = (loss.item(), local.grad / WORLD)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_gathered_negatives_equal_one_process_on_the_concatenated_batch() -> None:
+    torch.manual_seed(0)
+    features, va = torch.randn(12, 8), torch.randn(12, 2) * 0.3
+    manager = mp.Manager()
+    out = manager.dict()
+    mp.spawn(_gathered_loss_worker, args=(_free_port(), features, va, out), nprocs=WORLD, join=True)
+
+    whole = features.clone().requires_grad_()
+    expected = contrastive_loss(whole, va, LossConfig(temperature=0.5, delta=0.3))
+    expected.backward()
+    for rank in range(WORLD):
+        loss, grad = out[rank]
+        assert loss == pytest.approx(expected.item(), rel=1e-5)
+        # after DDP's averaging, this rank's rows get exactly their gradient of the global loss
+        torch.testing.assert_close(grad, whole.grad.chunk(WORLD)[rank], atol=1e-6, rtol=1e-4)
+
+
+def test_unpadded_sampler_covers_every_row_once() -> None:
+    shards = [list(UnpaddedDistributedSampler(11, 3, rank)) for rank in range(3)]
+    assert sorted(i for shard in shards for i in shard) == list(range(11))
+    assert [len(UnpaddedDistributedSampler(11, 3, r)) for r in range(3)] == [4, 4, 3]
+
+
+@pytest.mark.slow
+def test_two_process_ddp_run_counts_every_test_utterance_once(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}", "trainer=ddp",
+        "trainer.accelerator=cpu", "trainer.devices=2", "dataset.size=tiny", "trainer.max_epochs=1",
+        "dataset.batch_size=8", "model.gather_negatives=true",
+    ]  # fmt: skip
+    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = list((tmp_path / "logs" / "train" / "runs").iterdir())
+    assert len(runs) == 1, runs  # one output folder for both processes
+    results = json.loads((runs[0] / "results.json").read_text())
+    dataset_dir = next((tmp_path / "data" / "synthetic").iterdir())
+    structure = json.loads((dataset_dir / "preprocess_data" / "videos_structure.json").read_text())
+    num_test = sum(len(turns) for turns in structure["test"].values())
+    assert results["test"]["num_samples"] == num_test
+    assert len(list((runs[0] / "checkpoints").glob("*.ckpt"))) == 2  # best + last, written once
