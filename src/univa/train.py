@@ -16,7 +16,7 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
-from omegaconf import DictConfig, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_results_table
@@ -41,6 +41,8 @@ def share_output_dir_with_workers() -> None:
     if not HydraConfig.initialized() or "LOCAL_RANK" in os.environ:
         return
     hydra_cfg = HydraConfig.get()
+    if OmegaConf.is_missing(hydra_cfg.runtime, "output_dir"):  # composed, not launched by Hydra
+        return
     with read_write(hydra_cfg), open_dict(hydra_cfg):
         hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
     sys.argv = [sys.argv[0], *hydra_cfg.overrides.task]
