@@ -109,7 +109,7 @@ def _shape(state: dict[str, torch.Tensor], key: str, path: Path) -> torch.Size:
 
 
 def _text_encoder(config: argparse.Namespace, text_model: str | Path | None, path: Path) -> str:
-    """ "glove", or the local folder of the PLM: `text_model` if given, else the saved path."""
+    """The `text_encoder` option: glove, or the PLM folder (`text_model`, else the saved path)."""
     name = _config_value(config, "text_plm_checkpoint", path)
     if name == GLOVE:
         return GLOVE
@@ -161,6 +161,8 @@ def module_options(
         "text_encoder": text_encoder,
         "modalities": list(MODALITIES),
         "hidden_size": fused // len(MODALITIES),
+        # The original's BCE branch still scores with KL and thresholds exp(sigmoid); univa's
+        # "bce" is the consistent version of it. The paper's runs all use KL.
         "loss_mode": "kl" if _config_value(config, "KLDivLoss", path) else "bce",
         "contrastive_weights": dict(CONTRASTIVE_WEIGHTS[dataset]),
     }
@@ -215,9 +217,9 @@ def load_reference_checkpoint(
     """
     path = Path(path)
     state, config = _read(path)
+    converted = convert_state_dict(state, path)  # before building: a foreign file fails fast
     text_encoder = _text_encoder(config, text_model, path)
     module = UniVALitModule(**module_options(state, config, text_encoder, path))
-    converted = convert_state_dict(state, path)
     expected = module.model.state_dict()
     missing, unexpected = sorted(expected.keys() - converted), sorted(converted.keys() - expected)
     if missing or unexpected:
