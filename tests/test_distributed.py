@@ -66,20 +66,25 @@ def test_unpadded_sampler_covers_every_row_once() -> None:
 
 
 @pytest.mark.slow
-def test_two_process_ddp_run_counts_every_test_utterance_once(tmp_path: Path) -> None:
+def test_two_process_ddp_multirun_counts_every_test_utterance_once(tmp_path: Path) -> None:
+    """Two jobs of a multirun, each on 2 gloo processes: one folder per job, shared by both."""
     command = [
-        sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}", "trainer=ddp",
-        "trainer.accelerator=cpu", "trainer.devices=2", "dataset.size=tiny", "trainer.max_epochs=1",
-        "dataset.batch_size=8", "model.gather_negatives=true",
+        sys.executable, "-m", "univa.train", "--multirun", f"paths.root_dir={tmp_path}",
+        "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "dataset.size=tiny",
+        "trainer.max_epochs=1", "dataset.batch_size=8", "model.gather_negatives=true",
+        "model.temperature=0.4,0.7",
     ]  # fmt: skip
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    runs = list((tmp_path / "logs" / "train" / "runs").iterdir())
-    assert len(runs) == 1, runs  # one output folder for both processes
-    results = json.loads((runs[0] / "results.json").read_text())
+    (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert [job.name for job in jobs] == ["0", "1"]
     dataset_dir = next((tmp_path / "data" / "synthetic").iterdir())
     structure = json.loads((dataset_dir / "preprocess_data" / "videos_structure.json").read_text())
     num_test = sum(len(turns) for turns in structure["test"].values())
-    assert results["test"]["num_samples"] == num_test
-    assert len(list((runs[0] / "checkpoints").glob("*.ckpt"))) == 2  # best + last, written once
+    for job in jobs:
+        results = json.loads((job / "results.json").read_text())
+        assert results["test"]["num_samples"] == num_test
+        assert len(list((job / "checkpoints").glob("*.ckpt"))) == 2  # best + last, written once
+        assert (job / "train_ddp_process_1.log").is_file()  # the worker ran in this folder

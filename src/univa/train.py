@@ -6,13 +6,16 @@ optimise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import hydra
 import lightning as L
+import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
@@ -48,8 +51,31 @@ def share_output_dir_with_workers() -> None:
     sys.argv = [sys.argv[0], *hydra_cfg.overrides.task]
 
 
+@contextlib.contextmanager
+def distributed_job_scope() -> Iterator[None]:
+    """Leave the process as the job found it: no process group, no launcher environment.
+
+    Lightning's DDP launcher sets LOCAL_RANK, MASTER_PORT etc. in the launching process; the
+    next job of a multirun would take them for an external launcher and wait for workers that
+    never come.
+    """
+    environ = dict(os.environ)
+    try:
+        yield
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+        os.environ.clear()
+        os.environ.update(environ)
+
+
 def train(cfg: DictConfig) -> float:
     """Fit, validate and test one run described by `cfg`; return the best validation micro-F1."""
+    with distributed_job_scope():
+        return _fit_and_test(cfg)
+
+
+def _fit_and_test(cfg: DictConfig) -> float:
     share_output_dir_with_workers()
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
