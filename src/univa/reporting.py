@@ -1,11 +1,14 @@
-"""Readable end-of-run summary of `results.json` on the console."""
+"""What a run prints: its config at the start, a summary of `results.json` at the end."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.syntax import Syntax
 from rich.table import Table
+from rich.tree import Tree
 
 
 def print_results_table(results: dict, output_dir: Path, console: Console | None = None) -> None:
@@ -40,3 +43,16 @@ def print_results_table(results: dict, output_dir: Path, console: Console | None
     console.print(
         f"results: {output_dir / 'results.json'}\nbest checkpoint: {results['best_checkpoint']}"
     )
+
+
+def print_config_tree(cfg: DictConfig, console: Console | None = None) -> None:
+    """The resolved run config as a tree, one branch per top-level group, before training."""
+    tree = Tree("config", guide_style="dim")
+    for key, value in cfg.items():
+        if key == "hydra":
+            continue
+        text = (
+            OmegaConf.to_yaml(value, resolve=True) if isinstance(value, DictConfig) else str(value)
+        )
+        tree.add(f"[bold]{key}[/bold]").add(Syntax(text.rstrip(), "yaml", theme="ansi_dark"))
+    (console or Console()).print(tree)

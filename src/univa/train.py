@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from univa.metrics import best_constant_micro_f1
-from univa.reporting import print_results_table
+from univa.reporting import print_config_tree, print_results_table
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
 
@@ -77,6 +77,8 @@ def train(cfg: DictConfig) -> float:
 
 def _fit_and_test(cfg: DictConfig) -> float:
     share_output_dir_with_workers()
+    if "LOCAL_RANK" not in os.environ:  # once, in the launching process
+        print_config_tree(cfg)
     L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = instantiate(cfg.dataset)
