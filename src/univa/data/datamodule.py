@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
-from univa.data.dialogue_text import read_split_text
+from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.released import FEATURE_MODALITIES, GLOVE, SPLITS, check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
@@ -20,7 +20,8 @@ from univa.data.va import VA_NORMS, VANorm, normalize_va
 
 
 class UniVADataModule(L.LightningDataModule):
-    """Reads the three splits of a dataset in the released layout into `self.datasets`.
+    """Reads the three splits of a dataset in the released layout into `self.datasets`, and the
+    utterance id of each row into `self.utt_ids[split]` (for per-utterance predictions).
 
     Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`.
     """
@@ -53,6 +54,7 @@ class UniVADataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         self.shuffle_seed = shuffle_seed
         self.datasets: dict[str, EmotionDataset] = {}
+        self.utt_ids: dict[str, list[str]] = {}
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
 
@@ -76,15 +78,21 @@ class UniVADataModule(L.LightningDataModule):
             self.max_lens[modality] = max(self.max_lens.get(modality, 0), features.shape[1])
             self.input_dims[modality] = features.shape[2]
         tensors = split_tensors(arrays, self.va_norm)
-        if tokenizer is not None:
+        if tokenizer is None:
+            utt_ids = dialogue_order(read_dialogues(self.data_dir, split))
+            source = "utterances in preprocess_data/videos_structure.json"
+        else:
             text = read_split_text(self.data_dir, self.name, split)
-            if len(text.utterances) != len(arrays):
-                raise ValueError(
-                    f"{self.name} {split}: {len(text.utterances)} utterance texts but {len(arrays)} "
-                    "rows of audio/vision features"
-                )
+            utt_ids = [utterance.utt_id for utterance in text.utterances]
+            source = f"utterances in {TEXT_FILES[self.name]}"
             tensors |= plm_inputs(text, tokenizer)
             tensors["va_text"] = normalize_va(torch.tensor(text.va), self.va_norm)
+        if len(utt_ids) != len(arrays):
+            raise ValueError(
+                f"{self.name} {split} split in {self.data_dir}: {len(utt_ids)} {source} but "
+                f"{len(arrays)} rows of features"
+            )
+        self.utt_ids[split] = utt_ids
         return EmotionDataset(tensors)
 
     @property

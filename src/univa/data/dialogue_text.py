@@ -1,8 +1,9 @@
-"""The text side of the released layout for the PLM path (SPEC sections 4 and 5).
+"""The text side of the released layout (SPEC sections 4 and 5): dialogues and utterance texts.
 
-Each utterance is read with its dialogue, its position in it, and the text modality's VA, in
-the row order the features use: the CSV rows of the split (MOSEI) or the key order of
-`utt_annot.json` (M3ED).
+On the PLM path each utterance is read with its dialogue, its position in it, and the text
+modality's VA, in the row order the features use: the CSV rows of the split (MOSEI) or the key
+order of `utt_annot.json` (M3ED). On the GloVe path the feature rows follow the dialogues of
+`videos_structure.json`, which names each row's utterance.
 """
 
 from __future__ import annotations
@@ -38,43 +39,89 @@ def read_json(path: Path) -> Any:
         raise FileNotFoundError(f"missing {path} (see the README's 'Data layout')")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"cannot read {path}: {error} (truncated or not JSON?)") from error
 
 
 def _section(table: Any, split: str, path: Path) -> Any:
     if not isinstance(table, dict) or split not in table:
-        raise KeyError(f"{path} has no {split!r} section")
+        found = sorted(table) if isinstance(table, dict) else type(table).__name__
+        raise KeyError(f"{path} has no {split!r} section; found {found}")
     return table[split]
+
+
+def read_dialogues(data_dir: Path, split: str) -> dict[str, list[str]]:
+    """`videos_structure.json`'s dialogues of a split: dialogue id -> utterance ids in order."""
+    path = Path(data_dir) / "preprocess_data" / "videos_structure.json"
+    return _section(read_json(path), split, path)
+
+
+def dialogue_order(dialogues: dict[str, list[str]]) -> list[str]:
+    """Utterance ids dialogue by dialogue: the row order of the feature pickles."""
+    return [utt_id for utt_ids in dialogues.values() for utt_id in utt_ids]
+
+
+MOSEI_COLUMNS = ("video_id", "clip_id", "text", "mode", "truely_sort")
+# the file that gives each dataset's utterance texts and their row order, under data_dir
+TEXT_FILES = {"MOSEI": "final_multi_labels.csv", "M3ED": "preprocess_data/utt_annot.json"}
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """Rows of a CSV file that has at least `columns`, each row complete."""
+    if not path.is_file():
+        raise FileNotFoundError(f"missing {path} (see the README's 'Data layout')")
+    try:
+        with path.open(newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            rows = list(reader)
+    except (OSError, csv.Error, UnicodeDecodeError) as error:
+        raise ValueError(f"cannot read {path}: {error} (truncated or not CSV?)") from error
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise KeyError(
+            f"{path} has no column(s) {missing}; expected {list(columns)}, found {reader.fieldnames}"
+        )
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        if any(row[c] is None for c in columns):
+            raise ValueError(f"{path}: line {number} has too few fields (truncated?)")
+    return rows
 
 
 def _mosei_rows(
     data_dir: Path, split: str, dialogues: dict[str, list[str]]
 ) -> tuple[list[Utterance], dict[str, str]]:
-    path = data_dir / "final_multi_labels.csv"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"missing {path} (MOSEI's utterance texts; see the README's 'Data layout')"
-        )
+    path = data_dir / TEXT_FILES["MOSEI"]
     utterances, texts = [], {}
-    with path.open(newline="", encoding="utf-8") as file:
-        for row in csv.DictReader(file):
-            if row["mode"] != split:
-                continue
-            utt_id = f"{row['video_id']}_{row['clip_id']}"
-            utterances.append(Utterance(utt_id, row["video_id"], int(float(row["truely_sort"]))))
-            texts[utt_id] = row["text"]
+    for number, row in enumerate(_read_csv(path, MOSEI_COLUMNS), start=2):
+        if row["mode"] != split:
+            continue
+        utt_id = f"{row['video_id']}_{row['clip_id']}"
+        try:
+            position = int(float(row["truely_sort"]))
+        except ValueError:
+            raise ValueError(
+                f"{path}: line {number} has truely_sort={row['truely_sort']!r}, expected a number"
+            ) from None
+        utterances.append(Utterance(utt_id, row["video_id"], position))
+        texts[utt_id] = row["text"]
     return utterances, texts
 
 
 def _m3ed_rows(
     data_dir: Path, split: str, dialogues: dict[str, list[str]]
 ) -> tuple[list[Utterance], dict[str, str]]:
-    path = data_dir / "preprocess_data" / "utt_annot.json"
+    path = data_dir / TEXT_FILES["M3ED"]
     annotations = _section(read_json(path), split, path)
     utterances, texts = [], {}
     for utt_id, annotation in annotations.items():
         dialogue_id = utt_id.rsplit("_", 1)[0]
+        if utt_id not in dialogues.get(dialogue_id, []):
+            raise KeyError(
+                f"{path}: utterance {utt_id!r} is not in dialogue {dialogue_id!r} of "
+                f"videos_structure.json's {split!r} section"
+            )
+        if not isinstance(annotation, dict) or "text" not in annotation:
+            raise KeyError(f"{path}: utterance {utt_id!r} has no 'text'")
         utterances.append(Utterance(utt_id, dialogue_id, dialogues[dialogue_id].index(utt_id)))
         texts[utt_id] = annotation["text"]
     return utterances, texts
@@ -86,8 +133,7 @@ ROW_READERS = {"MOSEI": _mosei_rows, "M3ED": _m3ed_rows}
 def read_split_text(data_dir: Path, name: str, split: str) -> SplitText:
     """Read dialogues, utterance texts and text VA of one split of dataset `name`."""
     preprocess = Path(data_dir) / "preprocess_data"
-    structure_path = preprocess / "videos_structure.json"
-    dialogues = _section(read_json(structure_path), split, structure_path)
+    dialogues = read_dialogues(data_dir, split)
     utterances, texts = ROW_READERS[name](Path(data_dir), split, dialogues)
     va_path = preprocess / "raw_utt_text_textVA.json"
     va_table = _section(read_json(va_path), split, va_path)

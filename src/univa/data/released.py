@@ -1,23 +1,32 @@
 """Readers of the released UniVA data layout (SPEC section 5), shared by real and synthetic data.
 
 Each split is stored as pickled dicts of arrays, one file per modality; row i of every file of
-a split is the same utterance. The pickles execute code when loaded, so they must come from a
-trusted source (the authors' release or `univa.data.synthetic`).
+a split is the same utterance. Loading a pickle can execute arbitrary code, so the released
+pickles must come from a trusted source (the authors' release or `univa.data.synthetic`); each
+is unpickled once and then read from a cache of plain arrays (`univa.data.cache`).
 """
 
 from __future__ import annotations
 
 import pickle
+import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from univa.data.cache import CACHE_DIR_NAME, cached_arrays
+
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
 FEATURE_MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 _FOLDERS = {"text": "T", "audio": "A", "vision": "V"}
+
+
+class NonFiniteFeatureWarning(UserWarning):
+    """Feature values that were NaN or infinite and have been replaced with 0."""
 
 
 @dataclass
@@ -54,23 +63,90 @@ def check_dataset_dir(data_dir: Path, name: str) -> None:
 
 
 def _load_pickle(path: Path) -> Any:
-    if not path.is_file():
-        raise FileNotFoundError(f"missing feature file {path} (see the README's 'Data layout')")
     try:
         with path.open("rb") as file:
             return pickle.load(file)
-    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as error:
+    except Exception as error:  # a damaged pickle can fail in almost any way while unpickling
         raise ValueError(
-            f"cannot read {path}: {error} (truncated or not a UniVA feature pickle?)"
+            f"cannot read {path}: {type(error).__name__}: {error} (truncated, or not a UniVA "
+            "feature pickle? Fetch or regenerate the file)"
         ) from error
 
 
 def _get(mapping: dict, key: str, path: Path) -> Any:
     try:
         return mapping[key]
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, IndexError):
         found = sorted(mapping) if isinstance(mapping, dict) else type(mapping).__name__
         raise KeyError(f"{path} has no key {key!r}; found {found}") from None
+
+
+def _float_array(value: Any, key: str, path: Path) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {key!r} is not a numeric array ({error})") from None
+
+
+def _read_table(path: Path, split: str, modality: str) -> dict[str, np.ndarray]:
+    """The arrays of one modality's pickle, under the names `features`, `mask`, `va`
+    (and `labels` for audio, the file that carries them)."""
+    content = _load_pickle(path)
+    table = content if modality == "text" else _get(content, split, path)
+    keys = {"features": modality, "mask": f"{modality}_utt_mask", "va": f"{modality}_VA_values"}
+    if modality == "audio":
+        keys["labels"] = "labels_class"
+    return {name: _float_array(_get(table, key, path), key, path) for name, key in keys.items()}
+
+
+def _check_shapes(arrays: dict[str, np.ndarray], modality: str, path: Path) -> None:
+    features, mask, va = arrays["features"], arrays["mask"], arrays["va"]
+    problems = []
+    if features.ndim != 3:
+        problems.append(f"{modality!r} has shape {features.shape}, expected (N, L, D)")
+    elif mask.shape != features.shape[:2]:
+        problems.append(
+            f"'{modality}_utt_mask' has shape {mask.shape}, expected {features.shape[:2]} "
+            f"(N, L of {modality!r})"
+        )
+    if va.ndim != 2 or va.shape[1] != 2:
+        problems.append(f"'{modality}_VA_values' has shape {va.shape}, expected (N, 2)")
+    if "labels" in arrays and arrays["labels"].ndim != 2:
+        problems.append(f"'labels_class' has shape {arrays['labels'].shape}, expected (N, C)")
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+
+
+def _replace_non_finite(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Set NaN and +-inf to 0 in place (real MOSEI COVAREP audio holds both), warning once."""
+    count = 0
+    for values in arrays.values():
+        bad = ~np.isfinite(values)
+        if bad.any():
+            values[bad] = 0.0
+            count += int(bad.sum())
+    if count:
+        warnings.warn(
+            NonFiniteFeatureWarning(
+                f"{path}: replaced {count} non-finite values (NaN or +-inf) with 0"
+            ),
+            stacklevel=2,
+        )
+
+
+def read_modality(data_dir: Path, name: str, split: str, modality: str) -> dict[str, np.ndarray]:
+    """One modality's checked, finite arrays, read through the array cache (see `cache`)."""
+    path = feature_file(data_dir, name, split, modality)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"missing feature file {path} (the {modality} features of the {split} split; "
+            "see the README's 'Data layout')"
+        )
+    cache_dir = Path(data_dir) / CACHE_DIR_NAME
+    arrays = cached_arrays(path, cache_dir, partial(_read_table, path, split, modality))
+    _check_shapes(arrays, modality, path)
+    _replace_non_finite(arrays, path)
+    return arrays
 
 
 def read_split(
@@ -81,14 +157,11 @@ def read_split(
     features, masks, va = {}, {}, {}
     labels = None
     for modality in modalities:
-        path = feature_file(data_dir, name, split, modality)
-        content = _load_pickle(path)
-        table = content if modality == "text" else _get(content, split, path)
-        features[modality] = np.asarray(_get(table, modality, path), dtype=np.float32)
-        masks[modality] = np.asarray(_get(table, f"{modality}_utt_mask", path), dtype=np.float32)
-        va[modality] = np.asarray(_get(table, f"{modality}_VA_values", path), dtype=np.float32)
-        if modality == "audio":
-            labels = np.asarray(_get(table, "labels_class", path), dtype=np.float32)
+        arrays = read_modality(data_dir, name, split, modality)
+        features[modality] = arrays["features"]
+        masks[modality] = arrays["mask"]
+        va[modality] = arrays["va"]
+        labels = arrays.get("labels", labels)
     arrays = SplitArrays(features=features, masks=masks, va=va, labels=labels)
     _check_rows(arrays, data_dir, name, split)
     return arrays

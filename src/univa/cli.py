@@ -1,0 +1,119 @@
+"""Shared steps of the command lines that start from a trained checkpoint (evaluate, predict).
+
+Each builds the data module and the trainer from the composed config, as `univa.train` does,
+and takes the network from the checkpoint. Mistakes a user can fix (a missing checkpoint, a
+checkpoint of another dataset, an unknown split) are `UsageError`s, reported as one message.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from univa.data.datamodule import UniVADataModule
+from univa.data.released import GLOVE
+from univa.lit_module import UniVALitModule
+
+CONFIG_DIR = str(Path(__file__).parent / "conf")
+
+
+class UsageError(Exception):
+    """A wrong option or input the user can fix; the message says which and what is expected."""
+
+
+@contextmanager
+def exit_on_usage_error(program: str) -> Iterator[None]:
+    """Turn a `UsageError` into `program: error: <message>` on stderr and exit status 1."""
+    try:
+        yield
+    except UsageError as error:
+        raise SystemExit(f"{program}: error: {error}") from None
+
+
+def checkpoint_path(cfg: DictConfig) -> Path:
+    """The existing file `ckpt_path` names."""
+    if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
+        raise UsageError(
+            "ckpt_path is required: the Lightning checkpoint to load, e.g. "
+            "ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt"
+        )
+    path = Path(cfg.ckpt_path)
+    if not path.is_file():
+        raise UsageError(f"ckpt_path={path} is not a file")
+    return path
+
+
+def chosen_split(cfg: DictConfig, valid: tuple[str, ...]) -> str:
+    if cfg.split not in valid:
+        raise UsageError(f"split={cfg.split} is not one of {', '.join(valid)}")
+    return str(cfg.split)
+
+
+def build_datamodule(cfg: DictConfig) -> UniVADataModule:
+    """The data module of `cfg.dataset`, set up (all splits read)."""
+    datamodule = instantiate(cfg.dataset)
+    datamodule.setup("test")
+    return datamodule
+
+
+def _incompatibilities(module: UniVALitModule, spec: dict[str, Any]) -> list[str]:
+    config = module.model.config
+    problems = []
+    if list(config.labels) != spec["labels"]:
+        problems.append(f"labels {list(config.labels)}, the dataset's are {spec['labels']}")
+    for modality, width in spec["input_dims"].items():
+        if config.input_dims.get(modality) != width:
+            problems.append(
+                f"{modality} features of width {config.input_dims.get(modality)}, the dataset's "
+                f"are {width}"
+            )
+    for modality, length in spec["max_lens"].items():
+        if length > config.max_lens.get(modality, 0):
+            problems.append(
+                f"{modality} sequences up to {config.max_lens.get(modality)} steps, the dataset "
+                f"has {length}"
+            )
+    if (config.text_encoder == GLOVE) != (spec["text_encoder"] == GLOVE):
+        problems.append(
+            f"text.encoder={config.text_encoder}, the data is read for {spec['text_encoder']}"
+        )
+    return problems
+
+
+def load_module(path: Path, datamodule: UniVADataModule) -> UniVALitModule:
+    """The checkpoint's module (plain values, `weights_only` loading), checked against the data."""
+    try:
+        module = UniVALitModule.load_from_checkpoint(path, map_location="cpu")
+    except (
+        RuntimeError,
+        KeyError,
+        TypeError,
+        ValueError,
+        EOFError,
+        pickle.UnpicklingError,
+    ) as error:
+        raise UsageError(
+            f"cannot load {path} as a univa checkpoint ({type(error).__name__}: {error}); a file "
+            "of the original code converts with `python -m univa.convert_reference SRC OUT.ckpt`"
+        ) from error
+    problems = _incompatibilities(module, datamodule.data_spec)
+    if problems:
+        raise UsageError(
+            f"{path} does not fit dataset.data_dir={datamodule.data_dir}: the checkpoint expects "
+            + "; ".join(problems)
+        )
+    return module
+
+
+def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:
+    """The trainer of `cfg.trainer`, without loggers or checkpointing (nothing is trained)."""
+    return instantiate(
+        cfg.trainer, logger=False, callbacks=[], enable_checkpointing=False, **overrides
+    )

@@ -1,0 +1,60 @@
+"""`python -m univa.evaluate ckpt_path=... [split=valid] [overrides]`: test a checkpoint on a split.
+
+Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
+per_label_f1}, "checkpoint": path}`. The dataset and trainer overrides are those of
+`univa.train`; `evaluate(cfg)` is importable and returns that dict.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+import lightning as L
+from omegaconf import DictConfig
+
+from univa.cli import (
+    CONFIG_DIR,
+    build_datamodule,
+    build_trainer,
+    checkpoint_path,
+    chosen_split,
+    exit_on_usage_error,
+    load_module,
+)
+
+# split -> (the Trainer loop that runs it, the key the module stores its summary under)
+RUNS = {"valid": (L.Trainer.validate, "val"), "test": (L.Trainer.test, "test")}
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Metrics of the checkpoint `cfg.ckpt_path` on `cfg.split`, also written to results.json."""
+    path = checkpoint_path(cfg)
+    split = chosen_split(cfg, tuple(RUNS))
+    datamodule = build_datamodule(cfg)
+    module = load_module(path, datamodule)
+    trainer = build_trainer(cfg)
+    run, stage = RUNS[split]
+    run(trainer, module, datamodule=datamodule, verbose=False)
+    results = {split: module.last_summary[stage], "checkpoint": str(path)}
+    if trainer.is_global_zero:
+        output = Path(cfg.paths.output_dir) / "results.json"
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(results, indent=2))
+        m = results[split]
+        print(
+            f"{split}: Acc {m['acc']:.2f}  HL {m['hl']:.3f}  miF1 {m['micro_f1']:.2f}  "
+            f"maF1 {m['macro_f1']:.2f}  ({m['num_samples']} utterances)\nresults: {output}"
+        )
+    return results
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    with exit_on_usage_error("univa.evaluate"):
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

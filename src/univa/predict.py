@@ -1,0 +1,101 @@
+"""`python -m univa.predict ckpt_path=... +output=preds.csv [split=valid] [overrides]`.
+
+Writes one CSV row per utterance of the split, in the dataset's row order: `utt_id`, then
+`prob_<label>` (the model's probability: softmax in KL mode, sigmoid in BCE mode) and
+`pred_<label>` (0/1, the thresholded prediction) for each of the dataset's labels. `output` is
+relative to the working directory; an existing file is never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+
+import hydra
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader
+
+from univa.cli import (
+    CONFIG_DIR,
+    UsageError,
+    build_datamodule,
+    build_trainer,
+    checkpoint_path,
+    chosen_split,
+    exit_on_usage_error,
+    load_module,
+)
+from univa.data.dataset import collate_trimmed
+from univa.data.released import SPLITS
+
+
+def output_path(cfg: DictConfig) -> Path:
+    """The CSV to write: given, and not there yet."""
+    if not cfg.get("output"):
+        raise UsageError("+output=<file.csv> is required: where to write the predictions")
+    path = Path(cfg.output)
+    if path.exists():
+        raise UsageError(f"output={path} already exists; not overwriting it")
+    return path
+
+
+def write_new_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    """Write a complete file at `path` or nothing: a temporary file hard-linked into place,
+    which fails instead of replacing a file that appeared meanwhile."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+        os.link(tmp, path)
+    except FileExistsError:
+        raise UsageError(f"output={path} already exists; not overwriting it") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def predict(cfg: DictConfig) -> Path:
+    """Per-utterance probabilities and predictions of `cfg.ckpt_path` on `cfg.split`."""
+    path = checkpoint_path(cfg)
+    output = output_path(cfg)
+    split = chosen_split(cfg, SPLITS)
+    datamodule = build_datamodule(cfg)
+    module = load_module(path, datamodule)
+    # one process, in row order: the CSV rows must follow datamodule.utt_ids[split]
+    trainer = build_trainer(cfg, devices=1, num_nodes=1, strategy="auto")
+    loader = DataLoader(
+        datamodule.datasets[split],
+        batch_size=datamodule.eval_batch_size,
+        collate_fn=collate_trimmed,
+    )
+    outputs = trainer.predict(module, dataloaders=loader)
+    probs = torch.cat([out["probs"].float().cpu() for out in outputs]).tolist()
+    preds = torch.cat([out["preds"].long().cpu() for out in outputs]).tolist()
+    labels = module.labels
+    header = [
+        "utt_id",
+        *(f"prob_{label}" for label in labels),
+        *(f"pred_{label}" for label in labels),
+    ]
+    rows = [
+        [utt_id, *(f"{p:.6f}" for p in prob), *pred]
+        for utt_id, prob, pred in zip(datamodule.utt_ids[split], probs, preds, strict=True)
+    ]
+    write_new_csv(output, header, rows)
+    print(f"{len(rows)} {split} predictions: {output}")
+    return output
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
+def main(cfg: DictConfig) -> None:
+    with exit_on_usage_error("univa.predict"):
+        predict(cfg)
+
+
+if __name__ == "__main__":
+    main()

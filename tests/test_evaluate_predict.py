@@ -1,0 +1,208 @@
+"""`univa.evaluate` and `univa.predict` on a checkpoint trained on the tiny synthetic dataset."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from univa.cli import CONFIG_DIR, UsageError
+from univa.evaluate import evaluate
+from univa.metrics import emotion_metrics
+from univa.predict import predict
+from univa.train import train
+
+TINY = ["dataset.size=tiny", "dataset.batch_size=8", "trainer.log_every_n_steps=1"]
+
+
+def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:
+    """Compose `config_name` as its `python -m univa.<task>` would, outputs in root/run."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            config_name=config_name,
+            overrides=[f"paths.root_dir={root}", *overrides],
+            return_hydra_config=True,
+        )
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(root / "run")
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Path]:
+    """(root of the run, its results.json, its best checkpoint) after one tiny epoch."""
+    root = tmp_path_factory.mktemp("trained")
+    cfg = compose_task("train", root, *TINY, "trainer.max_epochs=1")
+    train(cfg)
+    results = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())
+    return root, results, Path(results["best_checkpoint"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("split", "key"), [("test", "test"), ("valid", "val")])
+def test_evaluate_reproduces_the_training_run_metrics(
+    trained, tmp_path: Path, split: str, key: str
+) -> None:
+    root, train_results, checkpoint = trained
+    cfg = compose_task("evaluate", root, *TINY, f"ckpt_path={checkpoint}", f"split={split}")
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "evaluate")
+    results = evaluate(cfg)
+    written = json.loads((tmp_path / "evaluate" / "results.json").read_text())
+    assert written == results
+    assert written["checkpoint"] == str(checkpoint)
+    expected = train_results[key]
+    assert set(written[split]) == {
+        "acc",
+        "hl",
+        "micro_f1",
+        "macro_f1",
+        "num_samples",
+        "per_label_f1",
+    }
+    for name in ("acc", "hl", "micro_f1", "macro_f1", "num_samples", "per_label_f1"):
+        assert written[split][name] == pytest.approx(expected[name]), name
+
+
+@pytest.mark.slow
+def test_predict_writes_one_row_per_utterance(trained, tmp_path: Path) -> None:
+    root, train_results, checkpoint = trained
+    output = tmp_path / "out" / "preds.csv"
+    cfg = compose_task("predict", root, *TINY, f"ckpt_path={checkpoint}", f"+output={output}")
+    assert predict(cfg) == output
+    with output.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    labels = list(train_results["test"]["per_label_f1"])
+    assert list(rows[0]) == [
+        "utt_id",
+        *(f"prob_{x}" for x in labels),
+        *(f"pred_{x}" for x in labels),
+    ]
+    structure = json.loads(
+        (Path(cfg.dataset.data_dir) / "preprocess_data/videos_structure.json").read_text()
+    )
+    assert [row["utt_id"] for row in rows] == [
+        utt for dialogue in structure["test"].values() for utt in dialogue
+    ]
+    probs = torch.tensor([[float(row[f"prob_{x}"]) for x in labels] for row in rows])
+    preds = torch.tensor([[int(row[f"pred_{x}"]) for x in labels] for row in rows])
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(len(rows)), atol=1e-4, rtol=0)
+    assert torch.equal(preds, (probs > cfg.model.threshold).long())  # KL mode, SPEC section 2
+    from univa.data import SyntheticDataModule
+
+    datamodule = SyntheticDataModule(Path(cfg.dataset.data_dir), size="tiny")
+    datamodule.setup()
+    metrics = emotion_metrics(preds, datamodule.datasets["test"].tensors["labels"])
+    assert metrics["micro_f1"] == pytest.approx(train_results["test"]["micro_f1"])
+
+
+def test_evaluate_composes_the_groups_of_train() -> None:
+    """evaluate.yaml copies train.yaml's defaults list (see its header): keep them alike."""
+    evaluate_yaml = OmegaConf.load(Path(CONFIG_DIR) / "evaluate.yaml")
+    train_yaml = OmegaConf.load(Path(CONFIG_DIR) / "train.yaml")
+    assert evaluate_yaml.defaults == train_yaml.defaults
+
+
+def test_predict_refuses_to_overwrite(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_text("never read: the output check comes first")
+    output = tmp_path / "preds.csv"
+    output.write_text("the user's own file")
+    cfg = compose_task("predict", tmp_path, f"ckpt_path={checkpoint}", f"+output={output}")
+    with pytest.raises(UsageError, match=r"preds.csv already exists; not overwriting it"):
+        predict(cfg)
+    assert output.read_text() == "the user's own file"
+
+
+def test_predict_needs_an_output(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_text("")
+    cfg = compose_task("predict", tmp_path, f"ckpt_path={checkpoint}")
+    with pytest.raises(UsageError, match=r"\+output=<file.csv> is required"):
+        predict(cfg)
+
+
+@pytest.mark.parametrize("task", [evaluate, predict])
+@pytest.mark.parametrize(
+    ("ckpt", "message"),
+    [(None, "ckpt_path is required"), ("nowhere.ckpt", "ckpt_path=.*nowhere.ckpt is not a file")],
+)
+def test_checkpoint_must_be_given_and_exist(task, ckpt, message: str, tmp_path: Path) -> None:
+    overrides = [] if ckpt is None else [f"ckpt_path={tmp_path / ckpt}"]
+    cfg = compose_task(task.__name__, tmp_path, *overrides, "+output=preds.csv")
+    with pytest.raises(UsageError, match=message):
+        task(cfg)
+
+
+@pytest.mark.slow
+def test_checkpoint_of_another_dataset_is_refused(trained, tmp_path: Path) -> None:
+    root, _, checkpoint = trained
+    cfg = compose_task("evaluate", root, *TINY, "dataset.flavor=m3ed", f"ckpt_path={checkpoint}")
+    with pytest.raises(UsageError, match=r"does not fit .*labels \['happy'.*'Neutral'\]"):
+        evaluate(cfg)
+
+
+def test_not_a_checkpoint_is_refused(tiny_mosei: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "notes.ckpt"
+    checkpoint.write_text("not a checkpoint")
+    cfg = compose_task(
+        "evaluate",
+        tmp_path,
+        "dataset=mosei",
+        f"dataset.data_dir={tiny_mosei}",
+        f"ckpt_path={checkpoint}",
+    )
+    with pytest.raises(UsageError, match=r"cannot load .*notes.ckpt as a univa checkpoint"):
+        evaluate(cfg)
+
+
+def test_unknown_split_is_named(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_text("")
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={checkpoint}", "split=train")
+    with pytest.raises(UsageError, match="split=train is not one of valid, test"):
+        evaluate(cfg)
+
+
+@pytest.mark.slow
+def test_cli_reports_a_missing_checkpoint_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "univa.evaluate", f"paths.root_dir={tmp_path}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "univa.evaluate: error: ckpt_path is required" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_predict_cli_writes_the_csv(trained, tmp_path: Path) -> None:
+    root, _, checkpoint = trained
+    output = tmp_path / "valid.csv"
+    command = [
+        sys.executable,
+        "-m",
+        "univa.predict",
+        f"paths.root_dir={root}",
+        *TINY,
+        f"ckpt_path={checkpoint}",
+        f"+output={output}",
+        "split=valid",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(output.read_text().splitlines()) == 1 + 19  # header + the tiny valid split
