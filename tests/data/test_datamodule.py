@@ -190,3 +190,34 @@ def test_plm_batches_are_padded_to_their_own_longest_dialogue(tiny_m3ed: Path) -
         assert batch["text_mask"][:, -1].any()  # no all-padding column left
         assert batch["text_ids"].shape == batch["text_utt_mask"].shape == batch["text_mask"].shape
     assert max(lengths) <= stored < 512
+
+
+def test_loader_options_follow_the_trainer_unless_configured(tmp_path: Path, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from lightning.pytorch.accelerators import CPUAccelerator, CUDAAccelerator
+
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    gpus = SimpleNamespace(accelerator=CUDAAccelerator(), num_devices=2)
+    cpu = SimpleNamespace(accelerator=CPUAccelerator(), num_devices=1)
+    datamodule = MoseiDataModule(tmp_path)
+    assert datamodule._loader_options() == {
+        "num_workers": 0,
+        "pin_memory": False,
+        "persistent_workers": False,
+    }
+    datamodule.trainer = gpus
+    assert datamodule._loader_options() == {
+        "num_workers": 4,
+        "pin_memory": True,
+        "persistent_workers": True,
+    }
+    datamodule.trainer = cpu
+    assert datamodule._loader_options()["num_workers"] == 0
+    configured = MoseiDataModule(tmp_path, num_workers=1, pin_memory=False)
+    configured.trainer = gpus
+    assert configured._loader_options() == {
+        "num_workers": 1,
+        "pin_memory": False,
+        "persistent_workers": True,
+    }

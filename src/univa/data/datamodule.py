@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
+import os
 from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
@@ -36,8 +37,8 @@ class UniVADataModule(L.LightningDataModule):
         batch_size: int = 32,
         va_norm: VANorm = "reference",
         eval_batch_size: int | None = None,
-        num_workers: int = 0,
-        pin_memory: bool = False,
+        num_workers: int | None = None,
+        pin_memory: bool | None = None,
         shuffle_seed: int = 1111,
     ) -> None:
         super().__init__()
@@ -113,15 +114,25 @@ class UniVADataModule(L.LightningDataModule):
         trainer = self.trainer
         return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
 
+    def _loader_options(self) -> dict:
+        """Workers and pinned memory as configured, or (None) chosen for the Trainer's device:
+        on GPUs, loading overlaps the step (up to 4 workers per process) into pinned memory;
+        on CPU, workers would only take cores from the step."""
+        trainer = self.trainer
+        on_gpu = trainer is not None and isinstance(trainer.accelerator, CUDAAccelerator)
+        workers = self.num_workers
+        if workers is None:
+            workers = min(4, (os.cpu_count() or 1) // max(trainer.num_devices, 1)) if on_gpu else 0
+        pin = on_gpu if self.pin_memory is None else self.pin_memory
+        return {"num_workers": workers, "pin_memory": pin, "persistent_workers": workers > 0}
+
     def _loader(self, split: str, batch_size: int, sampler: Sampler) -> DataLoader:
         return DataLoader(
             self.datasets[split],
             batch_size=batch_size,
             sampler=sampler,
             collate_fn=collate_trimmed,
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
+            **self._loader_options(),
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -182,10 +193,13 @@ class SyntheticDataModule(UniVADataModule):
     def prepare_data(self) -> None:
         if (self.data_dir / "preprocess_data").is_dir():
             return
-        with contextlib.suppress(FileExistsError):  # another process generated it first
+        try:
             write_synthetic_dataset(
                 self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
             )
+        except OSError:  # e.g. processes started by torchrun racing to generate it
+            if not (self.data_dir / "preprocess_data").is_dir():
+                raise
 
     def setup(self, stage: str | None = None) -> None:
         self.prepare_data()
