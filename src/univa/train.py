@@ -79,10 +79,11 @@ def _fit_and_test(cfg: DictConfig) -> float:
     share_output_dir_with_workers()
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
-    L.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = instantiate(cfg.dataset)
     datamodule.setup("fit")
+    # seeded after the data: generating or caching it must not change the initial weights
+    L.seed_everything(cfg.seed, workers=True)
     module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
 
     callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
