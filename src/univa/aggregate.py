@@ -1,0 +1,161 @@
+"""`python -m univa.aggregate SWEEP_DIR`: mean ± std of the test metrics over seeds, per configuration.
+
+Every `results.json` under SWEEP_DIR (SPEC section 9) is one run. A run's configuration is its
+Hydra overrides (`<run>/.hydra/overrides.yaml`) without the `seed=` override, so a 3-seed
+multirun of two temperatures gives two rows of n=3; a run with no overrides.yaml is grouped with
+the other runs of its parent folder. Std is the sample std (n-1); a configuration with a single
+run shows "-" for it. The table is printed and written to `SWEEP_DIR/aggregate.md` (paste into a
+paper) and `SWEEP_DIR/aggregate.csv`, the only two files this command writes (and rewrites).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from omegaconf import OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+# results.json key -> (column header, decimals): Acc and F1 are percentages, HL a fraction
+METRICS: dict[str, tuple[str, int]] = {
+    "acc": ("Acc", 2),
+    "hl": ("HL", 3),
+    "micro_f1": ("miF1", 2),
+    "macro_f1": ("maF1", 2),
+}
+MARKDOWN_FILE = "aggregate.md"
+CSV_FILE = "aggregate.csv"
+_SEED_OVERRIDE = re.compile(r"^\+{0,2}seed=")
+
+
+@dataclass
+class Group:
+    """The runs of one configuration: its overrides, their seeds and test metrics."""
+
+    overrides: tuple[str, ...]
+    seeds: list[int]
+    values: dict[str, list[float]]
+
+    def mean(self, key: str) -> float:
+        return float(np.mean(self.values[key]))
+
+    def std(self, key: str) -> float:
+        """Sample std (n-1); NaN for a single run, where it is undefined."""
+        values = self.values[key]
+        return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+    def cell(self, key: str, sep: str = " ± ") -> str:
+        """`mean ± std` as written in a paper; the console table uses a tighter `sep`."""
+        decimals = METRICS[key][1]
+        std = self.std(key)
+        spread = "-" if np.isnan(std) else f"{std:.{decimals}f}"
+        return f"{self.mean(key):.{decimals}f}{sep}{spread}"
+
+
+def configuration(run_dir: Path, sweep_dir: Path) -> tuple[str, ...]:
+    """Hydra overrides of a run minus its seed, sorted so that their order does not matter."""
+    overrides_file = run_dir / ".hydra" / "overrides.yaml"
+    if not overrides_file.is_file():
+        parent = run_dir.parent.relative_to(sweep_dir) if run_dir != sweep_dir else Path(".")
+        return (f"folder {parent.as_posix()}",)
+    overrides = [str(o) for o in OmegaConf.load(overrides_file)]
+    return tuple(sorted(o for o in overrides if not _SEED_OVERRIDE.match(o)))
+
+
+def collect(sweep_dir: Path) -> tuple[list[Group], list[str]]:
+    """Groups of every results.json under `sweep_dir` holding test metrics, and what was skipped."""
+    groups: dict[tuple[str, ...], Group] = {}
+    skipped = []
+    for path in sorted(sweep_dir.rglob("results.json")):
+        try:
+            results = json.loads(path.read_text())
+            test = {metric: float(results["test"][metric]) for metric in METRICS}
+        except (ValueError, KeyError, TypeError) as error:  # unreadable, or a test=false run
+            skipped.append(f"{path} (no test metrics: {type(error).__name__} {error})")
+            continue
+        key = configuration(path.parent, sweep_dir)
+        group = groups.setdefault(key, Group(key, [], {k: [] for k in METRICS}))
+        group.seeds.append(int(results.get("seed", -1)))
+        for metric, value in test.items():
+            group.values[metric].append(value)
+    return [groups[k] for k in sorted(groups)], skipped
+
+
+def labels(groups: list[Group]) -> tuple[list[str], list[str]]:
+    """Short row labels (the overrides that differ between groups) and the overrides they share."""
+    shared = set.intersection(*(set(g.overrides) for g in groups))
+    rows = [" ".join(o for o in g.overrides if o not in shared) for g in groups]
+    rows = [row or ("(shared only)" if shared else "(defaults)") for row in rows]
+    return rows, sorted(shared)
+
+
+def to_markdown(groups: list[Group]) -> str:
+    rows, shared = labels(groups)
+    headers = ["Configuration", "Seeds", *(name for name, _ in METRICS.values())]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" + "---:|" * (len(headers) - 1)]
+    for label, group in zip(rows, groups, strict=True):
+        cells = [f"`{label}`", str(len(group.seeds)), *(group.cell(k) for k in METRICS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = 'Test metrics, mean ± sample std over seeds ("-": a single run).'
+    if shared:
+        note += " Shared overrides: " + " ".join(f"`{o}`" for o in shared) + "."
+    return "\n".join([*lines, "", note]) + "\n"
+
+
+def write_csv(groups: list[Group], path: Path) -> None:
+    """One row per configuration with full overrides, seeds, and mean/std columns (empty std for n=1)."""
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        stats = [f"{k}_{s}" for k in METRICS for s in ("mean", "std")]
+        writer.writerow(["overrides", "n", "seeds", *stats])
+        for group in groups:
+            numbers = [(group.mean(k), group.std(k)) for k in METRICS]
+            flat = ["" if np.isnan(v) else repr(v) for pair in numbers for v in pair]
+            seeds = " ".join(map(str, group.seeds))
+            writer.writerow([" ".join(group.overrides), len(group.seeds), seeds, *flat])
+
+
+def print_table(groups: list[Group], console: Console) -> None:
+    rows, shared = labels(groups)
+    table = Table(title="test metrics: mean ± std over seeds", title_style="bold")
+    table.add_column("configuration", overflow="fold", min_width=13)
+    table.add_column("seeds", justify="right")
+    for name, _ in METRICS.values():
+        table.add_column(name, justify="right", no_wrap=True)
+    for label, group in zip(rows, groups, strict=True):
+        table.add_row(label, str(len(group.seeds)), *(group.cell(k, "±") for k in METRICS))
+    console.print(table)
+    if shared:
+        console.print("shared overrides: " + " ".join(shared), highlight=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m univa.aggregate",
+        description="Mean ± std over seeds of the test metrics of every results.json under a folder.",
+    )
+    parser.add_argument("sweep_dir", type=Path, help="e.g. logs/train/multiruns/<date>_<time>")
+    args = parser.parse_args(argv)
+    sweep_dir: Path = args.sweep_dir
+    if not sweep_dir.is_dir():
+        parser.exit(2, f"error: {sweep_dir} is not a folder\n")
+    groups, skipped = collect(sweep_dir)
+    console = Console()
+    for entry in skipped:
+        console.print(f"skipped {entry}", style="yellow", highlight=False)
+    if not groups:
+        parser.exit(1, f"error: no results.json with test metrics under {sweep_dir}\n")
+    print_table(groups, console)
+    (sweep_dir / MARKDOWN_FILE).write_text(to_markdown(groups))
+    write_csv(groups, sweep_dir / CSV_FILE)
+    console.print(f"wrote {sweep_dir / MARKDOWN_FILE} and {sweep_dir / CSV_FILE}", highlight=False)
+
+
+if __name__ == "__main__":
+    main()
