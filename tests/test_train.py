@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from univa import UniVALitModule
+from univa.callbacks import NonFiniteLossError
 from univa.train import train
 
 TINY = [
@@ -106,3 +107,19 @@ def test_plm_path_trains_offline_on_the_tiny_local_model(
     module = UniVALitModule.load_from_checkpoint(results["best_checkpoint"])
     assert module.model.config.text_encoder == cfg.dataset.text_encoder
     assert not any(p.requires_grad for p in module.model.encoders["text"].plm.pooler.parameters())
+
+
+def test_batch_of_one_with_the_contrastive_loss_is_refused_before_reading_data(compose_cfg) -> None:
+    cfg = compose_cfg("dataset=mosei", "dataset.batch_size=1", "dataset.data_dir=/nonexistent")
+    with pytest.raises(ValueError, match=r"dataset.batch_size=1.*model.contrastive=false"):
+        train(cfg)
+
+
+@pytest.mark.slow
+def test_a_diverging_run_stops_with_a_clear_message(compose_cfg) -> None:
+    cfg = compose_cfg(*TINY, "model.lr=1e30", "trainer.gradient_clip_val=null")
+    with pytest.raises(
+        NonFiniteLossError, match=r"training loss is (nan|inf).*stopped before updating"
+    ):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "results.json").exists()

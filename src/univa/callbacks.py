@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import Callback
+from torch import Tensor
 
 EPOCH_STRIDE = 100_003  # a prime larger than any world size: (epoch, rank) pairs never collide
 
@@ -31,3 +33,29 @@ class RankEpochSeed(Callback):
             return
         seed = self.seed + EPOCH_STRIDE * trainer.current_epoch + trainer.global_rank
         L.seed_everything(seed % 2**32, workers=True, verbose=False)
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; the run stopped before that step's update."""
+
+
+class NonFiniteLossGuard(Callback):
+    """Stop a run whose loss is NaN or infinite before it corrupts the weights.
+
+    Checked before the backward pass, so no update is made with it and no checkpoint holds its
+    result: `last.ckpt` stays the last good state to resume or inspect. Costs one host read of
+    the loss per step.
+    """
+
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: Tensor
+    ) -> None:
+        if torch.isfinite(loss.detach()).all():
+            return
+        checkpoint = trainer.checkpoint_callback
+        last = getattr(checkpoint, "last_model_path", "") or "none written yet"
+        raise NonFiniteLossError(
+            f"the training loss is {loss.item()} at epoch {trainer.current_epoch}, step "
+            f"{trainer.global_step}; stopped before updating the weights. Last good checkpoint: "
+            f"{last}. Try a lower model.lr, gradient clipping, or trainer.precision=32-true."
+        )

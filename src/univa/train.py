@@ -75,7 +75,17 @@ def train(cfg: DictConfig) -> float:
         return _fit_and_test(cfg)
 
 
+def check_options(cfg: DictConfig) -> None:
+    """Options that only fail together, caught before any data is read."""
+    if cfg.model.get("contrastive", True) and cfg.dataset.batch_size < 2:
+        raise ValueError(
+            f"dataset.batch_size={cfg.dataset.batch_size}: the contrastive loss needs at least 2 "
+            "utterances per batch (or set model.contrastive=false)"
+        )
+
+
 def _fit_and_test(cfg: DictConfig) -> float:
+    check_options(cfg)
     share_output_dir_with_workers()
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
