@@ -109,8 +109,12 @@ def test_plm_path_trains_offline_on_the_tiny_local_model(
     assert not any(p.requires_grad for p in module.model.encoders["text"].plm.pooler.parameters())
 
 
-def test_batch_of_one_with_the_contrastive_loss_is_refused_before_reading_data(compose_cfg) -> None:
-    cfg = compose_cfg("dataset=mosei", "dataset.batch_size=1", "dataset.data_dir=/nonexistent")
+def test_batch_of_one_with_the_contrastive_loss_is_refused_before_reading_data(
+    compose_cfg, tmp_path: Path
+) -> None:
+    cfg = compose_cfg(
+        "dataset=mosei", "dataset.batch_size=1", f"dataset.data_dir={tmp_path}/missing"
+    )
     with pytest.raises(ValueError, match=r"dataset.batch_size=1.*model.contrastive=false"):
         train(cfg)
 
@@ -123,3 +127,27 @@ def test_a_diverging_run_stops_with_a_clear_message(compose_cfg) -> None:
     ):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "results.json").exists()
+
+
+MISTAKES = {
+    "missing dataset folder": (
+        "dataset=mosei dataset.data_dir={tmp}/missing",
+        "dataset.data_dir={tmp}/missing does not hold",
+    ),
+    "alpha": ("dataset.size=tiny model.alpha=2", "model.alpha must lie in [0, 1], got 2"),
+    "threshold": ("dataset.size=tiny model.threshold=1.5", "model.threshold must lie in (0, 1)"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("override", "message"), MISTAKES.values(), ids=MISTAKES.keys())
+def test_user_mistakes_end_in_one_message_without_a_traceback(
+    tmp_path: Path, override: str, message: str
+) -> None:
+    overrides = override.format(tmp=tmp_path).split()
+    command = [sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}", *overrides]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("univa.train: error: ")
+    assert message.format(tmp=tmp_path) in done.stderr

@@ -9,6 +9,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
+from univa.errors import UniVAError
+
 EPOCH_STRIDE = 100_003  # a prime larger than any world size: (epoch, rank) pairs never collide
 
 
@@ -35,7 +37,7 @@ class RankEpochSeed(Callback):
         L.seed_everything(seed % 2**32, workers=True, verbose=False)
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UniVAError, RuntimeError):
     """The training loss became NaN or infinite; the run stopped before that step's update."""
 
 

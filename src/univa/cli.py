@@ -8,8 +8,6 @@ checkpoint of another dataset, an unknown split) are `UsageError`s, reported as 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +17,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
 from univa.data.released import GLOVE
+from univa.errors import InputError
 from univa.lit_module import UniVALitModule
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """A wrong option or input the user can fix; the message says which and what is expected."""
-
-
-@contextmanager
-def exit_on_usage_error(program: str) -> Iterator[None]:
-    """Turn a `UsageError` into `program: error: <message>` on stderr and exit status 1."""
-    try:
-        yield
-    except UsageError as error:
-        raise SystemExit(f"{program}: error: {error}") from None
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:

@@ -20,9 +20,9 @@ from univa.cli import (
     build_trainer,
     checkpoint_path,
     chosen_split,
-    exit_on_usage_error,
     load_module,
 )
+from univa.errors import exit_on_user_error
 
 # split -> (the Trainer loop that runs it, the key the module stores its summary under)
 RUNS = {"valid": (L.Trainer.validate, "val"), "test": (L.Trainer.test, "test")}
@@ -52,7 +52,7 @@ def evaluate(cfg: DictConfig) -> dict:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    with exit_on_usage_error("univa.evaluate"):
+    with exit_on_user_error("univa.evaluate"):
         evaluate(cfg)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from univa.errors import InputError
+
 # (valence, arousal) of each emotion word in the NRC-VAD lexicon, as used by the paper.
 EMOTION_VA: dict[str, tuple[float, float]] = {
     "happy": (1.000, 0.735),
@@ -24,7 +26,7 @@ def label_similarity(labels: list[str]) -> torch.Tensor:
     """
     unknown = [name for name in labels if name.lower() not in EMOTION_VA]
     if unknown:
-        raise ValueError(
+        raise InputError(
             f"label_similarity: no VA coordinates for {unknown}; known labels: {sorted(EMOTION_VA)}"
         )
     points = torch.tensor([EMOTION_VA[name.lower()] for name in labels], dtype=torch.float64)

@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
 from univa.model import UniVA, UniVAConfig
@@ -54,7 +55,7 @@ class UniVALitModule(L.LightningModule):
         model_options, rest = split_options(UniVAConfig, options)
         loss_options, unknown = split_options(LossConfig, rest)
         if unknown:
-            raise ValueError(unknown_options_message(unknown))
+            raise InputError(unknown_options_message(unknown))
         self.model = UniVA(
             UniVAConfig(
                 labels=list(labels),

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from univa.distributed import gather_with_local_grad, scale_grad, world_size
+from univa.errors import InputError
 
 KL_SCALE = 1000.0  # the original multiplies the mean KL divergence by 1000
 
@@ -99,11 +100,11 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
-            raise ValueError(f"model.temperature must be > 0, got {self.temperature}")
+            raise InputError(f"model.temperature must be > 0, got {self.temperature}")
         if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"model.alpha must lie in [0, 1], got {self.alpha}")
+            raise InputError(f"model.alpha must lie in [0, 1], got {self.alpha}")
         if self.delta < 0:
-            raise ValueError(f"model.delta must be >= 0, got {self.delta}")
+            raise InputError(f"model.delta must be >= 0, got {self.delta}")
 
 
 def contrastive_loss(

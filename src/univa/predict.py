@@ -25,11 +25,11 @@ from univa.cli import (
     build_trainer,
     checkpoint_path,
     chosen_split,
-    exit_on_usage_error,
     load_module,
 )
 from univa.data.dataset import collate_trimmed
 from univa.data.released import SPLITS
+from univa.errors import exit_on_user_error
 
 
 def output_path(cfg: DictConfig) -> Path:
@@ -93,7 +93,7 @@ def predict(cfg: DictConfig) -> Path:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def main(cfg: DictConfig) -> None:
-    with exit_on_usage_error("univa.predict"):
+    with exit_on_user_error("univa.predict"):
         predict(cfg)
 
 

@@ -18,6 +18,7 @@ import torch
 
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.released import GLOVE
+from univa.errors import InputError, InputFileNotFoundError
 from univa.lit_module import UniVALitModule
 
 DATASET_LABELS = {"MOSEI": MOSEI_LABELS, "M3ED": M3ED_LABELS}
@@ -79,32 +80,32 @@ KEY_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], argparse.Namespace]:
     """The state dict and config of an original checkpoint, loaded with `weights_only=True`."""
     if not path.is_file():
-        raise FileNotFoundError(f"original UniVA checkpoint {path} does not exist")
+        raise InputFileNotFoundError(f"original UniVA checkpoint {path} does not exist")
     expected = "a file saved by the original UniVA code: torch.save({'model': state_dict, 'config': argparse.Namespace})"
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for foreign or unsafe files
-        raise ValueError(f"{path} is not {expected}: {err}") from err
+        raise InputError(f"{path} is not {expected}: {err}") from err
     if not (
         isinstance(payload, Mapping)
         and isinstance(payload.get("model"), Mapping)
         and isinstance(payload.get("config"), argparse.Namespace)
     ):
         found = sorted(payload) if isinstance(payload, Mapping) else type(payload).__name__
-        raise ValueError(f"{path} is not {expected}; found {found}")
+        raise InputError(f"{path} is not {expected}; found {found}")
     return dict(payload["model"]), payload["config"]
 
 
 def _config_value(config: argparse.Namespace, name: str, path: Path) -> Any:
     if not hasattr(config, name):
-        raise ValueError(f"{path}: the saved config has no attribute {name!r}, which UniVA needs")
+        raise InputError(f"{path}: the saved config has no attribute {name!r}, which UniVA needs")
     return getattr(config, name)
 
 
 def _shape(state: dict[str, torch.Tensor], key: str, path: Path) -> torch.Size:
     if key not in state:
-        raise ValueError(f"{path}: the state dict has no {key!r}; is it a UniVA model?")
+        raise InputError(f"{path}: the state dict has no {key!r}; is it a UniVA model?")
     return state[key].shape
 
 
@@ -116,7 +117,7 @@ def _text_encoder(config: argparse.Namespace, text_model: str | Path | None, pat
     saved = _config_value(config, "text_plm_path", path)
     folder = Path(text_model if text_model is not None else saved)
     if not folder.is_dir():
-        raise FileNotFoundError(
+        raise InputFileNotFoundError(
             f"{path}: the text model folder {str(folder)!r} does not exist (saved text_plm_path "
             f"{saved!r} for {name!r}, text_model {text_model!r}); pass text_model (--text-model) "
             "naming a local folder with that model"
@@ -137,13 +138,13 @@ def module_options(
     """`UniVALitModule` arguments: sizes from the weights' shapes, options from the config."""
     dataset = _config_value(config, "DATASET", path)
     if dataset not in DATASET_LABELS:
-        raise ValueError(
+        raise InputError(
             f"{path}: unknown DATASET {dataset!r}; expected one of {list(DATASET_LABELS)}"
         )
     labels = DATASET_LABELS[dataset]
     num_labels, fused = _shape(state, "fc.0.weight", path)
     if num_labels != len(labels):
-        raise ValueError(
+        raise InputError(
             f"{path}: fc.0.weight has {num_labels} rows but {dataset} has {len(labels)} labels"
         )
     features = [m for m in MODALITIES if m != "text" or text_encoder == GLOVE]
@@ -198,11 +199,11 @@ def convert_state_dict(state: dict[str, torch.Tensor], path: Path) -> dict[str, 
         else:
             unknown.append(key)
     if unknown:
-        raise ValueError(f"{path}: state-dict keys with no univa counterpart: {sorted(unknown)}")
+        raise InputError(f"{path}: state-dict keys with no univa counterpart: {sorted(unknown)}")
     for target, parts in qkv_parts.items():
         absent = [part for part in QKV_ORDER if part not in parts]
         if absent:
-            raise ValueError(f"{path}: {target} lacks the original selfatt {absent} weights")
+            raise InputError(f"{path}: {target} lacks the original selfatt {absent} weights")
         converted[target] = torch.cat([parts[part] for part in QKV_ORDER])
     return converted
 
@@ -223,11 +224,11 @@ def load_reference_checkpoint(
     expected = module.model.state_dict()
     missing, unexpected = sorted(expected.keys() - converted), sorted(converted.keys() - expected)
     if missing or unexpected:
-        raise ValueError(
+        raise InputError(
             f"{path}: weights do not fit univa's network; missing: {missing}; unexpected: {unexpected}"
         )
     try:
         module.model.load_state_dict(converted, strict=True)
     except RuntimeError as err:  # shape mismatches
-        raise ValueError(f"{path}: weights do not fit univa's network: {err}") from err
+        raise InputError(f"{path}: weights do not fit univa's network: {err}") from err
     return module.eval()

@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from univa.errors import InputError, exit_on_user_error
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table
 
@@ -78,7 +79,7 @@ def train(cfg: DictConfig) -> float:
 def check_options(cfg: DictConfig) -> None:
     """Options that only fail together, caught before any data is read."""
     if cfg.model.get("contrastive", True) and cfg.dataset.batch_size < 2:
-        raise ValueError(
+        raise InputError(
             f"dataset.batch_size={cfg.dataset.batch_size}: the contrastive loss needs at least 2 "
             "utterances per batch (or set model.contrastive=false)"
         )
@@ -125,7 +126,8 @@ def _fit_and_test(cfg: DictConfig) -> float:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> float:
-    return train(cfg)
+    with exit_on_user_error("univa.train"):
+        return train(cfg)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from univa.data.samplers import UnpaddedDistributedSampler
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
+from univa.errors import InputError
 
 
 class UniVADataModule(L.LightningDataModule):
@@ -43,9 +44,9 @@ class UniVADataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         if va_norm not in VA_NORMS:
-            raise ValueError(f"dataset.va_norm must be one of {VA_NORMS}, got {va_norm!r}")
+            raise InputError(f"dataset.va_norm must be one of {VA_NORMS}, got {va_norm!r}")
         if batch_size < 1:
-            raise ValueError(f"dataset.batch_size must be >= 1, got {batch_size}")
+            raise InputError(f"dataset.batch_size must be >= 1, got {batch_size}")
         self.data_dir = Path(data_dir)
         self.text_encoder = text_encoder
         self.batch_size = batch_size
@@ -71,7 +72,7 @@ class UniVADataModule(L.LightningDataModule):
         modalities = FEATURE_MODALITIES if tokenizer is None else ("audio", "vision")
         arrays = read_split(self.data_dir, self.name, split, modalities)
         if arrays.labels.shape[1] != len(self.labels):
-            raise ValueError(
+            raise InputError(
                 f"{self.name} {split}: labels_class has {arrays.labels.shape[1]} columns, expected "
                 f"{len(self.labels)} for the labels {self.labels}"
             )
@@ -89,7 +90,7 @@ class UniVADataModule(L.LightningDataModule):
             tensors |= plm_inputs(text, tokenizer)
             tensors["va_text"] = normalize_va(torch.tensor(text.va), self.va_norm)
         if len(utt_ids) != len(arrays):
-            raise ValueError(
+            raise InputError(
                 f"{self.name} {split} split in {self.data_dir}: {len(utt_ids)} {source} but "
                 f"{len(arrays)} rows of features"
             )
@@ -182,9 +183,9 @@ class SyntheticDataModule(UniVADataModule):
         **kwargs,
     ) -> None:
         if flavor not in FLAVORS:
-            raise ValueError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
+            raise InputError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
         if size not in SIZES:
-            raise ValueError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
+            raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
         super().__init__(data_dir, **kwargs)
         self.flavor, self.seed, self.size = flavor, seed, size
         self.name = FLAVORS[flavor].name

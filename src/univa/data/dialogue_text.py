@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from univa.errors import InputError, InputFileNotFoundError, InputKeyError
+
 
 @dataclass(frozen=True)
 class Utterance:
@@ -36,17 +38,17 @@ class SplitText:
 
 def read_json(path: Path) -> Any:
     if not path.is_file():
-        raise FileNotFoundError(f"missing {path} (see the README's 'Data layout')")
+        raise InputFileNotFoundError(f"missing {path} (see the README's 'Data layout')")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read {path}: {error} (truncated or not JSON?)") from error
+        raise InputError(f"cannot read {path}: {error} (truncated or not JSON?)") from error
 
 
 def _section(table: Any, split: str, path: Path) -> Any:
     if not isinstance(table, dict) or split not in table:
         found = sorted(table) if isinstance(table, dict) else type(table).__name__
-        raise KeyError(f"{path} has no {split!r} section; found {found}")
+        raise InputKeyError(f"{path} has no {split!r} section; found {found}")
     return table[split]
 
 
@@ -69,21 +71,21 @@ TEXT_FILES = {"MOSEI": "final_multi_labels.csv", "M3ED": "preprocess_data/utt_an
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     """Rows of a CSV file that has at least `columns`, each row complete."""
     if not path.is_file():
-        raise FileNotFoundError(f"missing {path} (see the README's 'Data layout')")
+        raise InputFileNotFoundError(f"missing {path} (see the README's 'Data layout')")
     try:
         with path.open(newline="", encoding="utf-8") as file:
             reader = csv.DictReader(file)
             rows = list(reader)
     except (OSError, csv.Error, UnicodeDecodeError) as error:
-        raise ValueError(f"cannot read {path}: {error} (truncated or not CSV?)") from error
+        raise InputError(f"cannot read {path}: {error} (truncated or not CSV?)") from error
     missing = [c for c in columns if c not in (reader.fieldnames or [])]
     if missing:
-        raise KeyError(
+        raise InputKeyError(
             f"{path} has no column(s) {missing}; expected {list(columns)}, found {reader.fieldnames}"
         )
     for number, row in enumerate(rows, start=2):  # line 1 is the header
         if any(row[c] is None for c in columns):
-            raise ValueError(f"{path}: line {number} has too few fields (truncated?)")
+            raise InputError(f"{path}: line {number} has too few fields (truncated?)")
     return rows
 
 
@@ -99,7 +101,7 @@ def _mosei_rows(
         try:
             position = int(float(row["truely_sort"]))
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"{path}: line {number} has truely_sort={row['truely_sort']!r}, expected a number"
             ) from None
         utterances.append(Utterance(utt_id, row["video_id"], position))
@@ -116,12 +118,12 @@ def _m3ed_rows(
     for utt_id, annotation in annotations.items():
         dialogue_id = utt_id.rsplit("_", 1)[0]
         if utt_id not in dialogues.get(dialogue_id, []):
-            raise KeyError(
+            raise InputKeyError(
                 f"{path}: utterance {utt_id!r} is not in dialogue {dialogue_id!r} of "
                 f"videos_structure.json's {split!r} section"
             )
         if not isinstance(annotation, dict) or "text" not in annotation:
-            raise KeyError(f"{path}: utterance {utt_id!r} has no 'text'")
+            raise InputKeyError(f"{path}: utterance {utt_id!r} has no 'text'")
         utterances.append(Utterance(utt_id, dialogue_id, dialogues[dialogue_id].index(utt_id)))
         texts[utt_id] = annotation["text"]
     return utterances, texts
@@ -139,7 +141,7 @@ def read_split_text(data_dir: Path, name: str, split: str) -> SplitText:
     va_table = _section(read_json(va_path), split, va_path)
     missing = [u.utt_id for u in utterances if u.utt_id not in va_table]
     if missing:
-        raise KeyError(
+        raise InputKeyError(
             f"{va_path} has no text VA for {len(missing)} {split} utterances, e.g. {missing[:3]}"
         )
     va = [(float(va_table[u.utt_id][-2]), float(va_table[u.utt_id][-1])) for u in utterances]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from univa.data.cache import CACHE_DIR_NAME, cached_arrays
+from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
 GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
@@ -55,7 +56,7 @@ def feature_file(data_dir: Path, name: str, split: str, modality: str) -> Path:
 def check_dataset_dir(data_dir: Path, name: str) -> None:
     """Fail early, and say what is expected, when `data_dir` does not hold the released layout."""
     if not (Path(data_dir) / "preprocess_data").is_dir():
-        raise FileNotFoundError(
+        raise InputFileNotFoundError(
             f"dataset.data_dir={data_dir} does not hold the released {name} layout: expected "
             f"{Path(data_dir) / 'preprocess_data'}/ with final_feat/{{A,V,T}}/{name}_<split>_*.pkl "
             "(the features released with the UniVA paper; see the README's 'Data layout')."
@@ -67,7 +68,7 @@ def _load_pickle(path: Path) -> Any:
         with path.open("rb") as file:
             return pickle.load(file)
     except Exception as error:  # a damaged pickle can fail in almost any way while unpickling
-        raise ValueError(
+        raise InputError(
             f"cannot read {path}: {type(error).__name__}: {error} (truncated, or not a UniVA "
             "feature pickle? Fetch or regenerate the file)"
         ) from error
@@ -78,14 +79,14 @@ def _get(mapping: dict, key: str, path: Path) -> Any:
         return mapping[key]
     except (KeyError, TypeError, IndexError):
         found = sorted(mapping) if isinstance(mapping, dict) else type(mapping).__name__
-        raise KeyError(f"{path} has no key {key!r}; found {found}") from None
+        raise InputKeyError(f"{path} has no key {key!r}; found {found}") from None
 
 
 def _float_array(value: Any, key: str, path: Path) -> np.ndarray:
     try:
         return np.asarray(value, dtype=np.float32)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{path}: {key!r} is not a numeric array ({error})") from None
+        raise InputError(f"{path}: {key!r} is not a numeric array ({error})") from None
 
 
 def _read_table(path: Path, split: str, modality: str) -> dict[str, np.ndarray]:
@@ -114,7 +115,7 @@ def _check_shapes(arrays: dict[str, np.ndarray], modality: str, path: Path) -> N
     if "labels" in arrays and arrays["labels"].ndim != 2:
         problems.append(f"'labels_class' has shape {arrays['labels'].shape}, expected (N, C)")
     if problems:
-        raise ValueError(f"{path}: " + "; ".join(problems))
+        raise InputError(f"{path}: " + "; ".join(problems))
 
 
 def _replace_non_finite(arrays: dict[str, np.ndarray], path: Path) -> None:
@@ -138,7 +139,7 @@ def read_modality(data_dir: Path, name: str, split: str, modality: str) -> dict[
     """One modality's checked, finite arrays, read through the array cache (see `cache`)."""
     path = feature_file(data_dir, name, split, modality)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise InputFileNotFoundError(
             f"missing feature file {path} (the {modality} features of the {split} split; "
             "see the README's 'Data layout')"
         )
@@ -173,6 +174,6 @@ def _check_rows(arrays: SplitArrays, data_dir: Path, name: str, split: str) -> N
     rows |= {f"{m} VA": a.shape[0] for m, a in arrays.va.items()}
     rows["labels_class"] = len(arrays)
     if len(set(rows.values())) != 1:
-        raise ValueError(
+        raise InputError(
             f"{name} {split} split in {data_dir}: row counts disagree between files: {rows}"
         )

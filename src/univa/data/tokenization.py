@@ -13,6 +13,7 @@ import torch
 from transformers import AutoTokenizer
 
 from univa.data.dialogue_text import SplitText
+from univa.errors import InputFileNotFoundError, InputKeyError
 
 MAX_SEQ_LEN = 512
 NO_CUT_BELOW = 460  # dialogues with fewer tokens than this are never cut
@@ -38,7 +39,7 @@ def load_tokenizer(name_or_path: str):
     try:
         return AutoTokenizer.from_pretrained(name_or_path)
     except OSError as error:
-        raise OSError(
+        raise InputFileNotFoundError(
             f"text_encoder={name_or_path!r}: cannot load its tokenizer ({error}). Give a local "
             "folder with the tokenizer files, or a hub name on a machine that can reach the hub."
         ) from error
@@ -98,7 +99,7 @@ def plm_inputs(split: SplitText, tokenizer) -> dict[str, torch.Tensor]:
         if utterance.dialogue_id not in encoded:
             turns = split.dialogues.get(utterance.dialogue_id)
             if turns is None or any(utt_id not in split.texts for utt_id in turns):
-                raise KeyError(
+                raise InputKeyError(
                     f"dialogue {utterance.dialogue_id!r} of {utterance.utt_id!r}: videos_structure.json "
                     "and the utterance texts disagree"
                 )

@@ -6,6 +6,8 @@ from typing import Literal
 
 import torch
 
+from univa.errors import InputError
+
 VANorm = Literal["reference", "per_dim", "none"]
 VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
 
@@ -25,4 +27,4 @@ def normalize_va(values: torch.Tensor, mode: VANorm = "reference") -> torch.Tens
         return (values - values[:, 0].mean()) / values[:, 0].std()
     if mode == "per_dim":
         return (values - values.mean(dim=0)) / values.std(dim=0)
-    raise ValueError(f"va_norm must be one of {VA_NORMS}, got {mode!r}")
+    raise InputError(f"va_norm must be one of {VA_NORMS}, got {mode!r}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from univa.data.released import GLOVE
+from univa.errors import InputError
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
@@ -42,17 +43,17 @@ class UniVAConfig:
     def __post_init__(self) -> None:
         unknown = [m for m in self.modalities if m not in MODALITIES]
         if unknown or not self.modalities:
-            raise ValueError(
+            raise InputError(
                 f"model.modalities must be a non-empty subset of {MODALITIES}, got {self.modalities}"
             )
         if self.loss_mode not in LOSS_MODES:
-            raise ValueError(f"model.loss_mode must be one of {LOSS_MODES}, got {self.loss_mode!r}")
+            raise InputError(f"model.loss_mode must be one of {LOSS_MODES}, got {self.loss_mode!r}")
         if self.hidden_size % self.num_heads:
-            raise ValueError(
+            raise InputError(
                 f"model.hidden_size ({self.hidden_size}) must be a multiple of model.num_heads ({self.num_heads})"
             )
         if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"model.threshold must lie in (0, 1), got {self.threshold}")
+            raise InputError(f"model.threshold must lie in (0, 1), got {self.threshold}")
         feature_modalities = [
             m for m in self.modalities if m != "text" or self.text_encoder == GLOVE
         ]
@@ -63,7 +64,7 @@ class UniVAConfig:
                 ("num_layers", self.num_layers),
             ):
                 if modality not in table:
-                    raise ValueError(
+                    raise InputError(
                         f"model.{name} has no entry for modality {modality!r}: {table}"
                     )
 
