@@ -1,7 +1,11 @@
-"""A run killed after 2 of 4 epochs and resumed from `last.ckpt` ends exactly like one that ran
-through: the same weights after every epoch and the same test metrics."""
+"""Interrupted runs: resumed from `last.ckpt` they end exactly like uninterrupted ones, and a
+SIGTERM leaves a checkpoint and a message saying where to resume."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import lightning as L
@@ -62,3 +66,23 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(compose_cfg, tmp_pat
         assert all(torch.equal(expected[key], got[key]) for key in expected), f"epoch {epoch}"
     results = [json.loads((d / "results.json").read_text())["test"] for d in (straight, resumed)]
     assert results[0] == results[1]
+
+
+@pytest.mark.slow
+def test_sigterm_saves_the_state_and_says_where_to_resume(tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}", "dataset.size=tiny",
+        "dataset.batch_size=8", "trainer.max_epochs=10000", "logger=csv",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list(tmp_path.glob("logs/train/runs/*/checkpoints/last.ckpt")):
+        assert process.poll() is None and time.monotonic() < deadline, "no checkpoint written"
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1
+    assert "training was interrupted" in stderr and "ckpt_path=" in stderr
+    (run_dir,) = tmp_path.glob("logs/train/runs/*")
+    assert (run_dir / "checkpoints" / "on_exception.ckpt").is_file()
+    assert not (run_dir / "results.json").exists()

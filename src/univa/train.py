@@ -19,9 +19,10 @@ import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from univa.errors import InputError, exit_on_user_error
+from univa.errors import InputError, UniVAError, exit_on_user_error
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table
 
@@ -76,6 +77,10 @@ def train(cfg: DictConfig) -> float:
         return _fit_and_test(cfg)
 
 
+class InterruptedRunError(UniVAError):
+    """The run was stopped before it finished; the message says where to resume from."""
+
+
 def check_options(cfg: DictConfig) -> None:
     """Options that only fail together, caught before any data is read."""
     if cfg.model.get("contrastive", True) and cfg.dataset.batch_size < 2:
@@ -101,18 +106,34 @@ def _fit_and_test(cfg: DictConfig) -> float:
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=_instantiate_all(cfg.get("logger"))
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    # univa checkpoints hold plain values only: load them without unpickling code
+    # Lightning ends a run on SIGTERM with a SystemExit, which would exit with status 0
+    with contextlib.suppress(SIGTERMException):
+        trainer.fit(
+            module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True
+        )
+    if trainer.interrupted or trainer.received_sigterm:
+        checkpoints = output_dir / "checkpoints"
+        raise InterruptedRunError(
+            f"training was interrupted (SIGTERM or Ctrl-C); the state reached is in "
+            f"{checkpoints / 'on_exception.ckpt'}; resume from the last completed epoch with "
+            f"ckpt_path={checkpoints / 'last.ckpt'}"
+        )
 
     checkpoint = next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None)
     best_path = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None
-    trainer.validate(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
+    trainer.validate(
+        module, datamodule=datamodule, ckpt_path=best_path, verbose=False, weights_only=True
+    )
     results = {
         "val": module.last_summary["val"],
         "best_checkpoint": best_path,
         "seed": int(cfg.seed),
     }
     if cfg.get("test", True):
-        trainer.test(module, datamodule=datamodule, ckpt_path=best_path, verbose=False)
+        trainer.test(
+            module, datamodule=datamodule, ckpt_path=best_path, verbose=False, weights_only=True
+        )
         results["test"] = module.last_summary["test"]
         test_labels = datamodule.datasets["test"].tensors["labels"]
         results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)
