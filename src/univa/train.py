@@ -22,11 +22,10 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from univa.cli import CONFIG_DIR
 from univa.errors import InputError, UniVAError, exit_on_user_error
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table
-
-CONFIG_DIR = str(Path(__file__).parent / "conf")
 
 
 def _instantiate_all(group: DictConfig | None) -> list:
