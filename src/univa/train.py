@@ -19,7 +19,6 @@ import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
-from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from univa.cli import CONFIG_DIR
@@ -106,11 +105,13 @@ def _fit_and_test(cfg: DictConfig) -> float:
         cfg.trainer, callbacks=callbacks, logger=_instantiate_all(cfg.get("logger"))
     )
     # univa checkpoints hold plain values only: load them without unpickling code
-    # Lightning ends a run on SIGTERM with a SystemExit, which would exit with status 0
-    with contextlib.suppress(SIGTERMException):
+    try:
         trainer.fit(
             module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True
         )
+    except SystemExit:  # how Lightning ends a run on SIGTERM or Ctrl-C, after saving its state
+        if not (trainer.interrupted or trainer.received_sigterm):
+            raise
     if trainer.interrupted or trainer.received_sigterm:
         checkpoints = output_dir / "checkpoints"
         raise InterruptedRunError(
