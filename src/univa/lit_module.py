@@ -118,9 +118,8 @@ class UniVALitModule(L.LightningModule):
         self.last_summary[stage] = summary
         scalars = {f"{stage}/{k}": float(v) for k, v in summary.items() if k != "per_label_f1"}
         scalars |= {f"{stage}/f1_{label}": v for label, v in summary["per_label_f1"].items()}
-        self.log_dict(
-            scalars, sync_dist=True
-        )  # already global; a no-op mean that keeps Lightning quiet
+        # already global (torchmetrics synchronised them); the mean over ranks changes nothing
+        self.log_dict(scalars, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch_metrics("val")
