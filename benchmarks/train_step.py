@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from univa import UniVALitModule
@@ -71,11 +72,9 @@ class OpCounter(TorchDispatchMode):
 def model_options(shape: str, overrides: list[str]) -> dict:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = compose("train", overrides=[*SHAPES[shape], *overrides])
-    options = {k: v for k, v in dict(cfg.model).items() if k != "_target_"}
-    return {
-        k: (dict(v) if hasattr(v, "items") else list(v) if hasattr(v, "append") else v)
-        for k, v in options.items()
-    }
+    options = OmegaConf.to_container(cfg.model, resolve=True)
+    options.pop("_target_")
+    return options
 
 
 def random_batch(batch_size: int, lengths: dict[str, int], generator: torch.Generator) -> dict:

@@ -21,7 +21,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from univa.cli import CONFIG_DIR
+from univa.cli import CONFIG_DIR, build_datamodule
 from univa.errors import InputError, UniVAError, exit_on_user_error
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table
@@ -94,8 +94,7 @@ def _fit_and_test(cfg: DictConfig) -> float:
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    datamodule = instantiate(cfg.dataset)
-    datamodule.setup("fit")
+    datamodule = build_datamodule(cfg)
     # seeded after the data: generating or caching it must not change the initial weights
     L.seed_everything(cfg.seed, workers=True)
     module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
