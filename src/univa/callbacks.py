@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import lightning as L
@@ -60,4 +61,35 @@ class NonFiniteLossGuard(Callback):
             f"the training loss is {loss.item()} at epoch {trainer.current_epoch}, step "
             f"{trainer.global_step}; stopped before updating the weights. Last good checkpoint: "
             f"{last}. Try a lower model.lr, gradient clipping, or trainer.precision=32-true."
+        )
+
+
+class EpochThroughput(Callback):
+    """Log `train/utterances_per_sec` and `train/epoch_seconds` at the end of each training epoch.
+
+    Wall time from the epoch's start to its end, data loading included, over the utterances
+    of all ranks (the training shards are equal). Timed once per epoch: no per-step device
+    sync, unlike a per-step monitor.
+    """
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+        self._utterances = 0
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        self._utterances += batch["labels"].shape[0]
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        seconds = time.perf_counter() - self._start
+        utterances = self._utterances * trainer.world_size
+        pl_module.log_dict(
+            {"train/utterances_per_sec": utterances / seconds, "train/epoch_seconds": seconds},
+            rank_zero_only=True,
         )

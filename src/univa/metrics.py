@@ -96,16 +96,20 @@ def summarize(computed: dict[str, torch.Tensor], labels: list[str], prefix: str 
     return summary
 
 
-def emotion_metrics(preds: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    """`acc`, `hl`, `micro_f1`, `macro_f1` of 0/1 predictions against multi-hot targets (B, C)."""
+def metric_summary(preds: torch.Tensor, target: torch.Tensor, labels: list[str]) -> dict:
+    """The full `summarize` dict (as in results.json) of 0/1 predictions against targets (B, C)."""
     if preds.shape != target.shape or preds.dim() != 2:
         raise ValueError(
             f"preds and target must both be (B, C); got {tuple(preds.shape)} and {tuple(target.shape)}"
         )
-    metrics = EmotionMetrics(target.shape[1])
-    computed = metrics(preds.long(), target.long())
-    labels = [str(c) for c in range(target.shape[1])]
-    summary = summarize(computed, labels)
+    metrics = EmotionMetrics(target.shape[1]).to(preds.device)
+    return summarize(metrics(preds.long(), target.long()), labels)
+
+
+def emotion_metrics(preds: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """`acc`, `hl`, `micro_f1`, `macro_f1` of 0/1 predictions against multi-hot targets (B, C)."""
+    labels = [str(c) for c in range(target.shape[-1])]
+    summary = metric_summary(preds, target, labels)
     return {key: summary[key] for key in ("acc", "hl", "micro_f1", "macro_f1")}
 
 

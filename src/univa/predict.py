@@ -8,9 +8,6 @@ relative to the working directory; an existing file is never overwritten.
 
 from __future__ import annotations
 
-import csv
-import os
-import tempfile
 from pathlib import Path
 
 import hydra
@@ -30,6 +27,7 @@ from univa.cli import (
 from univa.data.dataset import collate_trimmed
 from univa.data.released import SPLITS
 from univa.errors import exit_on_user_error
+from univa.files import write_new_csv
 
 
 def output_path(cfg: DictConfig) -> Path:
@@ -40,23 +38,6 @@ def output_path(cfg: DictConfig) -> Path:
     if path.exists():
         raise UsageError(f"output={path} already exists; not overwriting it")
     return path
-
-
-def write_new_csv(path: Path, header: list[str], rows: list[list]) -> None:
-    """Write a complete file at `path` or nothing: a temporary file hard-linked into place,
-    which fails instead of replacing a file that appeared meanwhile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        os.link(tmp, path)
-    except FileExistsError:
-        raise UsageError(f"output={path} already exists; not overwriting it") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def predict(cfg: DictConfig) -> Path:

@@ -11,24 +11,35 @@ from rich.table import Table
 from rich.tree import Tree
 
 
-def print_results_table(results: dict, output_dir: Path, console: Console | None = None) -> None:
-    """Acc / HL / miF1 / maF1 of the best checkpoint on valid and test, then per-label test F1."""
+def print_results_table(
+    results: dict,
+    output_dir: Path,
+    locations: dict[str, str] | None = None,
+    console: Console | None = None,
+) -> None:
+    """Acc / HL / miF1 / maF1 of the best checkpoint on valid and test (and at tuned thresholds),
+    per-label test F1, then where the run's files are (`locations`: what -> where)."""
     console = console or Console()
     table = Table(title="UniVA: best checkpoint", title_style="bold")
     table.add_column("split")
     for name in ("Acc", "HL", "miF1", "maF1", "utterances"):
         table.add_column(name, justify="right")
-    for split in ("val", "test"):
-        if split in results:
-            m = results[split]
-            table.add_row(
-                split,
-                f"{m['acc']:.2f}",
-                f"{m['hl']:.3f}",
-                f"{m['micro_f1']:.2f}",
-                f"{m['macro_f1']:.2f}",
-                str(m["num_samples"]),
-            )
+    tuned = results.get("tuned", {})
+    rows = {split: results[split] for split in ("val", "test") if split in results}
+    rows |= {
+        f"{split} ({tuned['mode']} thresholds)": tuned[split]
+        for split in ("val", "test")
+        if split in tuned
+    }
+    for name, m in rows.items():
+        table.add_row(
+            name,
+            f"{m['acc']:.2f}",
+            f"{m['hl']:.3f}",
+            f"{m['micro_f1']:.2f}",
+            f"{m['macro_f1']:.2f}",
+            str(m["num_samples"]),
+        )
     console.print(table)
     if "test" in results:
         per_label = Table(title="test F1 per label")
@@ -40,9 +51,14 @@ def print_results_table(results: dict, output_dir: Path, console: Console | None
         console.print(
             f"best constant prediction on test: miF1 {results['test']['best_constant_micro_f1']:.2f}"
         )
-    console.print(
-        f"results: {output_dir / 'results.json'}\nbest checkpoint: {results['best_checkpoint']}"
-    )
+    where = {
+        "results": str(output_dir / "results.json"),
+        "best checkpoint": results["best_checkpoint"],
+    }
+    where |= locations or {}
+    width = max(map(len, where)) + 2
+    for name, path in where.items():  # whole paths, never cut to the terminal's width
+        console.print(f"{name:<{width}}{path}", highlight=False, soft_wrap=True)
 
 
 def print_config_tree(cfg: DictConfig, console: Console | None = None) -> None:

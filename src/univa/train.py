@@ -22,9 +22,19 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from univa.cli import CONFIG_DIR, build_datamodule
+from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, UniVAError, exit_on_user_error
+from univa.lit_module import UniVALitModule
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table
+from univa.run_analysis import analyse_run
+from univa.tracking import (
+    finish_tracking,
+    log_analysis,
+    name_sweep_runs,
+    start_tracking,
+    tracker_locations,
+)
 
 
 def _instantiate_all(group: DictConfig | None) -> list:
@@ -93,16 +103,35 @@ def _fit_and_test(cfg: DictConfig) -> float:
     share_output_dir_with_workers()
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
-    output_dir = Path(cfg.paths.output_dir)
     datamodule = build_datamodule(cfg)
     # seeded after the data: generating or caching it must not change the initial weights
     L.seed_everything(cfg.seed, workers=True)
     module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
 
     callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
+    name_sweep_runs(cfg)
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=_instantiate_all(cfg.get("logger"))
     )
+    failed = True
+    try:
+        start_tracking(trainer.loggers, cfg)
+        results = _fit_and_test_module(cfg, trainer, module, datamodule, callbacks)
+        failed = False
+    finally:
+        finish_tracking(trainer.loggers, failed)
+    return float(results["val"]["micro_f1"])
+
+
+def _fit_and_test_module(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    module: UniVALitModule,
+    datamodule: UniVADataModule,
+    callbacks: list[Callback],
+) -> dict:
+    """Fit, then validate and test the best checkpoint; on rank 0 analyse it and write results."""
+    output_dir = Path(cfg.paths.output_dir)
     # univa checkpoints hold plain values only: load them without unpickling code
     try:
         trainer.fit(
@@ -138,10 +167,19 @@ def _fit_and_test(cfg: DictConfig) -> float:
         results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)
 
     if trainer.is_global_zero:
+        files = {}
+        if cfg.analysis.enabled:
+            module.to(trainer.strategy.root_device)  # evaluation moved it back to the CPU
+            with trainer.precision_plugin.forward_context():
+                analysis = analyse_run(module, datamodule, cfg.analysis, results, output_dir)
+            if analysis.tuned:
+                results["tuned"] = analysis.tuned
+            log_analysis(trainer.loggers, analysis, results, step=trainer.global_step)
+            files["analysis"] = str(output_dir / "analysis")
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "results.json").write_text(json.dumps(results, indent=2))
-        print_results_table(results, output_dir)
-    return float(results["val"]["micro_f1"])
+        print_results_table(results, output_dir, files | tracker_locations(trainer.loggers))
+    return results
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

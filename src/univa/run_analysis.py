@@ -1,0 +1,150 @@
+"""The end-of-run analysis of the best checkpoint, written into `<run>/analysis/`.
+
+From one pass over validation and test it writes the figures (per-label F1, the threshold
+sweep on validation, each modality's pooled features in 2-D coloured by VA) as PNG, the test
+predictions and per-label confusion counts as CSV, and, when `analysis.threshold_tuning` is
+set, the metrics at thresholds chosen on validation. CSV-only runs get all of it; W&B and
+TensorBoard receive the same figures and tables (`univa.tracking`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+from omegaconf import DictConfig
+
+from univa.analysis import (
+    SplitOutputs,
+    collect_outputs,
+    confusion_counts,
+    f1_by_threshold,
+    predict_at,
+    threshold_grid,
+    tune_thresholds,
+)
+from univa.data.datamodule import UniVADataModule
+from univa.figures import (
+    feature_projection_figure,
+    per_label_f1_figure,
+    save_figures,
+    threshold_sweep_figure,
+)
+from univa.files import write_new_csv
+from univa.lit_module import UniVALitModule
+from univa.metrics import metric_summary
+
+CONFUSION_COLUMNS = ("tp", "fp", "fn", "tn")
+
+
+@dataclass
+class RunAnalysis:
+    """What the analysis found; `tuned` is the results.json entry of the tuned thresholds."""
+
+    labels: list[str]
+    thresholds: torch.Tensor  # (C,) the decision thresholds the predictions use
+    val_sweep: dict[str, torch.Tensor]
+    sweep_grid: torch.Tensor
+    test: SplitOutputs | None
+    tuned: dict | None
+    figures: dict[str, Figure] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def label_names(self, row: torch.Tensor) -> str:
+        """The labels a 0/1 row (C,) switches on, space-separated."""
+        return " ".join(label for label, on in zip(self.labels, row.tolist(), strict=True) if on)
+
+    def predictions_rows(self) -> list[list]:
+        """utt_id, true labels, predicted labels, then one probability per label."""
+        assert self.test is not None
+        preds = predict_at(self.test.probs, self.thresholds)
+        return [
+            [
+                utt_id,
+                self.label_names(target),
+                self.label_names(pred),
+                *(round(p, 6) for p in prob.tolist()),
+            ]
+            for utt_id, target, pred, prob in zip(
+                self.test.utt_ids, self.test.targets, preds, self.test.probs, strict=True
+            )
+        ]
+
+    def predictions_header(self) -> list[str]:
+        return ["utt_id", "true", "predicted", *(f"prob_{label}" for label in self.labels)]
+
+    def confusion_rows(self) -> list[list]:
+        """label, tp, fp, fn, tn on test at the run's thresholds."""
+        assert self.test is not None
+        counts = confusion_counts(predict_at(self.test.probs, self.thresholds), self.test.targets)
+        return [[label, *map(int, row)] for label, row in zip(self.labels, counts, strict=True)]
+
+    def sweep_rows(self) -> list[list]:
+        """threshold, micro_f1, macro_f1 on validation."""
+        return [
+            [round(float(t), 4), round(float(mi), 4), round(float(ma), 4)]
+            for t, mi, ma in zip(
+                self.sweep_grid, self.val_sweep["micro_f1"], self.val_sweep["macro_f1"], strict=True
+            )
+        ]
+
+
+def analyse_run(
+    module: UniVALitModule,
+    datamodule: UniVADataModule,
+    options: DictConfig,
+    results: dict,
+    output_dir: Path,
+) -> RunAnalysis:
+    """Analyse `module` (the best checkpoint's weights) on validation and, if tested, on test."""
+    model = module.model
+    labels = list(model.config.labels)
+    fixed = float(model.config.threshold)
+
+    def outputs(split: str) -> SplitOutputs:
+        return collect_outputs(
+            model, datamodule.datasets[split], datamodule.utt_ids[split], datamodule.eval_batch_size
+        )
+
+    val = outputs("valid")
+    test = outputs("test") if "test" in results else None
+    grid = threshold_grid(**options.thresholds, include=fixed)
+    sweep = f1_by_threshold(val.probs, val.targets, grid)
+    mode = options.get("threshold_tuning")
+    thresholds = torch.full((len(labels),), fixed, dtype=torch.float64)
+    tuned = None
+    if mode:
+        thresholds = tune_thresholds(sweep, grid, mode)
+        tuned = {
+            "mode": mode,
+            "thresholds": {label: float(t) for label, t in zip(labels, thresholds, strict=True)},
+            "val": metric_summary(predict_at(val.probs, thresholds), val.targets, labels),
+        }
+        if test is not None:
+            tuned["test"] = metric_summary(predict_at(test.probs, thresholds), test.targets, labels)
+    analysis = RunAnalysis(labels, thresholds, sweep, grid, test, tuned)
+
+    per_label = {
+        split: results[split]["per_label_f1"] for split in ("val", "test") if split in results
+    }
+    if tuned and "test" in tuned:
+        per_label[f"test ({mode} thresholds)"] = tuned["test"]["per_label_f1"]
+    analysis.figures = {
+        "per_label_f1": per_label_f1_figure(per_label),
+        "threshold_sweep": threshold_sweep_figure(
+            grid, sweep, fixed, thresholds if tuned else None
+        ),
+        "feature_projection": feature_projection_figure(test or val, "test" if test else "valid"),
+    }
+    folder = output_dir / "analysis"
+    analysis.files = save_figures(analysis.figures, folder)
+    tables = {"threshold_sweep_val": (["threshold", "micro_f1", "macro_f1"], analysis.sweep_rows())}
+    if test is not None:
+        tables["predictions_test"] = (analysis.predictions_header(), analysis.predictions_rows())
+        tables["confusion_test"] = (["label", *CONFUSION_COLUMNS], analysis.confusion_rows())
+    for name, (header, rows) in tables.items():
+        analysis.files[name] = folder / f"{name}.csv"
+        write_new_csv(analysis.files[name], header, rows)
+    return analysis

@@ -1,0 +1,143 @@
+"""Experiment trackers around one run: W&B naming under multirun, the resolved config, the
+end-of-run figures and tables, and finishing the W&B run before the next job starts.
+
+Lightning's loggers log the metrics; this module adds what they do not know about. Under DDP
+only rank 0 has a real W&B run (Lightning gives the other ranks a dummy), and only rank 0
+calls `log_analysis`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from univa.errors import InputError
+from univa.run_analysis import CONFUSION_COLUMNS, RunAnalysis
+
+
+def _is_wandb(node: DictConfig | None) -> bool:
+    return node is not None and str(node.get("_target_", "")).endswith(".WandbLogger")
+
+
+def name_sweep_runs(cfg: DictConfig) -> None:
+    """Under multirun, give W&B runs without a group one group per sweep (the sweep folder's
+    name) and, without a name, the job's overrides as name. WANDB_RUN_GROUP / WANDB_NAME win."""
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode != RunMode.MULTIRUN or OmegaConf.is_missing(hydra_cfg.job, "num"):
+        return
+    for node in (cfg.get("logger") or {}).values():
+        if not _is_wandb(node):
+            continue
+        with open_dict(node):
+            if node.get("group") is None and "WANDB_RUN_GROUP" not in os.environ:
+                node.group = f"{cfg.task_name}_{Path(hydra_cfg.sweep.dir).name}"
+            if node.get("name") is None and "WANDB_NAME" not in os.environ:
+                node.name = hydra_cfg.job.override_dirname or f"job{hydra_cfg.job.num}"
+
+
+def start_tracking(loggers: list[Logger], cfg: DictConfig) -> None:
+    """Start the W&B run now, so a missing login fails before training with a fix in the message,
+    and record the whole resolved config (not only the module's arguments) with every logger."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            _start_wandb_run(logger)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    config.pop("hydra", None)
+    for logger in loggers:
+        logger.log_hyperparams(config)
+
+
+@rank_zero_only
+def _start_wandb_run(logger: WandbLogger) -> None:
+    import wandb
+
+    try:
+        logger.experiment  # noqa: B018 (the property creates the run)
+    except wandb.errors.Error as error:
+        raise InputError(
+            f"logger=wandb could not start a W&B run ({type(error).__name__}: {error}); run "
+            "`wandb login`, or log locally with logger.wandb.mode=offline (or WANDB_MODE=offline)"
+        ) from error
+
+
+def tracker_locations(loggers: list[Logger]) -> dict[str, str]:
+    """Where each logger put the run, for the end-of-run summary (rank 0)."""
+    locations = {}
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            run = logger.experiment
+            offline = run.settings.mode in ("offline", "dryrun") or not run.url
+            where = f"{Path(run.dir).parent} (upload: wandb sync)" if offline else run.url
+            locations["W&B run"] = where
+        elif logger.log_dir:
+            locations[type(logger).__name__.removesuffix("Logger")] = str(logger.log_dir)
+    return locations
+
+
+def log_analysis(loggers: list[Logger], analysis: RunAnalysis, results: dict, step: int) -> None:
+    """Tuned-threshold metrics to every logger; figures to TensorBoard; figures, tables and a
+    per-label F1 bar chart to W&B."""
+    if analysis.tuned:
+        scalars = {
+            f"tuned_{split}/{key}": value
+            for split in ("val", "test")
+            for key, value in analysis.tuned.get(split, {}).items()
+            if key != "per_label_f1"
+        }
+        for logger in loggers:
+            logger.log_metrics(scalars, step=step)
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            _log_to_wandb(logger, analysis, results)
+        elif isinstance(logger, TensorBoardLogger):
+            for name, figure in analysis.figures.items():
+                logger.experiment.add_figure(f"analysis/{name}", figure, step, close=False)
+        logger.save()
+
+
+def _log_to_wandb(logger: WandbLogger, analysis: RunAnalysis, results: dict) -> None:
+    import wandb
+
+    media: dict = {
+        f"analysis/{name}": wandb.Image(str(path))
+        for name, path in analysis.files.items()
+        if path.suffix == ".png"
+    }
+    media["analysis/threshold_sweep_val_table"] = wandb.Table(
+        columns=["threshold", "micro_f1", "macro_f1"], data=analysis.sweep_rows()
+    )
+    if analysis.test is not None:
+        per_label = wandb.Table(
+            columns=["label", "f1"],
+            data=[list(item) for item in results["test"]["per_label_f1"].items()],
+        )
+        media["test/per_label_f1_table"] = per_label
+        media["test/per_label_f1_chart"] = wandb.plot.bar(
+            per_label, "label", "f1", title="test F1 per label (best checkpoint)"
+        )
+        media["test/confusion_counts"] = wandb.Table(
+            columns=["label", *CONFUSION_COLUMNS], data=analysis.confusion_rows()
+        )
+        media["test/predictions"] = wandb.Table(
+            columns=analysis.predictions_header(), data=analysis.predictions_rows()
+        )
+    logger.experiment.log(media)
+
+
+def finish_tracking(loggers: list[Logger], failed: bool) -> None:
+    """End this job's W&B run (marked failed on an error): a new `WandbLogger` would otherwise
+    reuse it, and the next job of a multirun would log into this job's run."""
+    if not any(isinstance(logger, WandbLogger) for logger in loggers):
+        return
+    import wandb
+
+    if wandb.run is not None:
+        wandb.run.finish(exit_code=1 if failed else 0)
