@@ -13,6 +13,7 @@ import torch.multiprocessing as mp
 
 from univa.data.samplers import UnpaddedDistributedSampler
 from univa.losses import LossConfig, contrastive_loss
+from wandb_offline import offline_runs
 
 WORLD = 2
 
@@ -67,14 +68,22 @@ def test_unpadded_sampler_covers_every_row_once() -> None:
 
 @pytest.mark.slow
 def test_two_process_ddp_multirun_counts_every_test_utterance_once(tmp_path: Path) -> None:
-    """Two jobs of a multirun, each on 2 gloo processes: one folder per job, shared by both."""
+    """Two jobs of a multirun, each on 2 gloo processes: one folder per job, shared by both,
+    and one W&B run per job, made by rank 0."""
     command = [
         sys.executable, "-m", "univa.train", "--multirun", f"paths.root_dir={tmp_path}",
         "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "dataset.size=tiny",
         "trainer.max_epochs=1", "dataset.batch_size=8", "model.gather_negatives=true",
-        "model.temperature=0.4,0.7",
+        "model.temperature=0.4,0.7", "logger=wandb", "logger.wandb.mode=offline",
     ]  # fmt: skip
-    env = os.environ | {"OMP_NUM_THREADS": "1"}
+    wandb_home = str(tmp_path / "wandb_home")
+    env = os.environ | {
+        "OMP_NUM_THREADS": "1",
+        "WANDB_SILENT": "true",
+        "WANDB_CONFIG_DIR": wandb_home,
+        "WANDB_CACHE_DIR": wandb_home,
+        "WANDB_DATA_DIR": wandb_home,
+    }
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
@@ -88,3 +97,6 @@ def test_two_process_ddp_multirun_counts_every_test_utterance_once(tmp_path: Pat
         assert results["test"]["num_samples"] == num_test
         assert len(list((job / "checkpoints").glob("*.ckpt"))) == 2  # best + last, written once
         assert (job / "train_ddp_process_1.log").is_file()  # the worker ran in this folder
+        (run,) = offline_runs(job / "wandb")  # rank 0's only
+        assert run.exit_code == 0
+        assert run.summary["test/micro_f1"] == pytest.approx(results["test"]["micro_f1"])

@@ -80,8 +80,12 @@ def threshold_grid(start: float, stop: float, steps: int, include: float) -> tor
 
 
 def predict_at(probs: torch.Tensor, thresholds: torch.Tensor | float) -> torch.Tensor:
-    """0/1 predictions: label c iff its probability exceeds its threshold (a scalar or (C,))."""
-    return (probs.double() > torch.as_tensor(thresholds, dtype=torch.float64)).long()
+    """0/1 predictions: label c iff its probability exceeds its threshold (a scalar or (C,)).
+
+    Compared in the probabilities' dtype, as the model compares `probs > threshold`: a float32
+    probability of 0.18 is not above the threshold 0.18.
+    """
+    return (probs > torch.as_tensor(thresholds, dtype=probs.dtype)).long()
 
 
 def f1_by_threshold(
@@ -112,14 +116,19 @@ def tune_thresholds(
     `per_label`: each label's own best F1 (which maximises macro-F1). Ties go to the lowest
     threshold.
     """
-    num_labels = sweep["per_label_f1"].shape[1]
+    check_threshold_tuning(mode)
     if mode == "global":
+        num_labels = sweep["per_label_f1"].shape[1]
         return thresholds[int(torch.argmax(sweep["micro_f1"]))].repeat(num_labels)
-    if mode == "per_label":
-        return thresholds[torch.argmax(sweep["per_label_f1"], dim=0)]
-    raise InputError(
-        f"analysis.threshold_tuning must be null or one of {THRESHOLD_TUNINGS}, got {mode!r}"
-    )
+    return thresholds[torch.argmax(sweep["per_label_f1"], dim=0)]
+
+
+def check_threshold_tuning(mode: str | None) -> None:
+    """`mode` is null (keep the fixed threshold) or one of `THRESHOLD_TUNINGS`."""
+    if mode is not None and mode not in THRESHOLD_TUNINGS:
+        raise InputError(
+            f"analysis.threshold_tuning={mode}: expected null or one of {THRESHOLD_TUNINGS}"
+        )
 
 
 def confusion_counts(preds: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,8 @@ def _is_wandb(node: DictConfig | None) -> bool:
 
 def name_sweep_runs(cfg: DictConfig) -> None:
     """Under multirun, give W&B runs without a group one group per sweep (the sweep folder's
-    name) and, without a name, the job's overrides as name. WANDB_RUN_GROUP / WANDB_NAME win."""
+    name) and, without a name, the job number and overrides (`hydra.job.override_dirname`) as
+    name. WANDB_RUN_GROUP and WANDB_NAME win."""
     if not HydraConfig.initialized():
         return
     hydra_cfg = HydraConfig.get()
@@ -40,7 +41,7 @@ def name_sweep_runs(cfg: DictConfig) -> None:
             if node.get("group") is None and "WANDB_RUN_GROUP" not in os.environ:
                 node.group = f"{cfg.task_name}_{Path(hydra_cfg.sweep.dir).name}"
             if node.get("name") is None and "WANDB_NAME" not in os.environ:
-                node.name = hydra_cfg.job.override_dirname or f"job{hydra_cfg.job.num}"
+                node.name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}"
 
 
 def start_tracking(loggers: list[Logger], cfg: DictConfig) -> None:

@@ -21,6 +21,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
+from univa.analysis import check_threshold_tuning, threshold_grid
 from univa.cli import CONFIG_DIR, build_datamodule
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, UniVAError, exit_on_user_error
@@ -96,6 +97,10 @@ def check_options(cfg: DictConfig) -> None:
             f"dataset.batch_size={cfg.dataset.batch_size}: the contrastive loss needs at least 2 "
             "utterances per batch (or set model.contrastive=false)"
         )
+    analysis = cfg.get("analysis")
+    if analysis and analysis.enabled:
+        check_threshold_tuning(analysis.get("threshold_tuning"))
+        threshold_grid(**analysis.thresholds, include=cfg.model.get("threshold", 0.18))
 
 
 def _fit_and_test(cfg: DictConfig) -> float:
