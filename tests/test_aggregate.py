@@ -147,3 +147,18 @@ def test_aggregates_a_real_three_seed_multirun(tmp_path: Path) -> None:
     f1 = np.array([r["test"]["micro_f1"] for r in seeds])
     assert float(row["micro_f1_mean"]) == pytest.approx(f1.mean())
     assert float(row["micro_f1_std"]) == pytest.approx(f1.std(ddof=1))
+
+
+def test_tuned_metrics_are_aggregated_on_request(tmp_path: Path, capsys) -> None:
+    """--tuned reads results["tuned"]["test"]; a run without tuning is skipped and said."""
+    for seed, (fixed, tuned) in enumerate([(50.0, 52.0), (54.0, 57.0)], start=1):
+        write_run(tmp_path / str(seed), seed, (40.0, 0.3, fixed, 30.0), [f"seed={seed}"])
+        results = json.loads((tmp_path / str(seed) / "results.json").read_text())
+        results["tuned"] = {"mode": "global", "test": results["test"] | {"micro_f1": tuned}}
+        (tmp_path / str(seed) / "results.json").write_text(json.dumps(results))
+    write_run(tmp_path / "untuned", 3, (40.0, 0.3, 99.0, 30.0), ["seed=3"])
+    main([str(tmp_path), "--tuned"])
+    (row,) = read_csv(tmp_path / CSV_FILE).values()
+    assert row["n"] == "2" and float(row["micro_f1_mean"]) == pytest.approx(54.5)
+    assert "untuned/results.json (no tuned-threshold test metrics" in capsys.readouterr().out
+    assert "tuned on validation" in (tmp_path / MARKDOWN_FILE).read_text()

@@ -1,6 +1,7 @@
 """End-to-end runs of `univa.train` on tiny synthetic data."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -136,6 +137,14 @@ MISTAKES = {
     ),
     "alpha": ("dataset.size=tiny model.alpha=2", "model.alpha must lie in [0, 1], got 2"),
     "threshold": ("dataset.size=tiny model.threshold=1.5", "model.threshold must lie in (0, 1)"),
+    "threshold tuning": (
+        "dataset=mosei dataset.data_dir={tmp}/missing analysis.threshold_tuning=best",
+        "analysis.threshold_tuning=best: expected null or one of ('global', 'per_label')",
+    ),
+    "wandb without login": (
+        "dataset.size=tiny logger=wandb logger.wandb.mode=online",
+        "logger=wandb could not start a W&B run",
+    ),
 }
 
 
@@ -146,7 +155,9 @@ def test_user_mistakes_end_in_one_message_without_a_traceback(
 ) -> None:
     overrides = override.format(tmp=tmp_path).split()
     command = [sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}", *overrides]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env["WANDB_CONFIG_DIR"] = str(tmp_path / "wandb_home")  # no stored login
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("univa.train: error: ")

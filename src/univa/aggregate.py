@@ -68,16 +68,22 @@ def configuration(run_dir: Path, sweep_dir: Path) -> tuple[str, ...]:
     return tuple(sorted(o for o in overrides if not _SEED_OVERRIDE.match(o)))
 
 
-def collect(sweep_dir: Path) -> tuple[list[Group], list[str]]:
-    """Groups of every results.json under `sweep_dir` holding test metrics, and what was skipped."""
+def collect(sweep_dir: Path, tuned: bool = False) -> tuple[list[Group], list[str]]:
+    """Groups of every results.json under `sweep_dir` holding test metrics, and what was skipped.
+
+    `tuned`: the test metrics at the thresholds tuned on validation (`results["tuned"]["test"]`,
+    runs with `analysis.threshold_tuning`) instead of the fixed threshold's.
+    """
     groups: dict[tuple[str, ...], Group] = {}
     skipped = []
     for path in sorted(sweep_dir.rglob("results.json")):
         try:
             results = json.loads(path.read_text())
-            test = {metric: float(results["test"][metric]) for metric in METRICS}
+            metrics = results["tuned"]["test"] if tuned else results["test"]
+            test = {metric: float(metrics[metric]) for metric in METRICS}
         except (ValueError, KeyError, TypeError) as error:  # unreadable, or a test=false run
-            skipped.append(f"{path} (no test metrics: {type(error).__name__} {error})")
+            what = "tuned-threshold test" if tuned else "test"
+            skipped.append(f"{path} (no {what} metrics: {type(error).__name__} {error})")
             continue
         key = configuration(path.parent, sweep_dir)
         group = groups.setdefault(key, Group(key, [], {k: [] for k in METRICS}))
@@ -95,14 +101,14 @@ def labels(groups: list[Group]) -> tuple[list[str], list[str]]:
     return rows, sorted(shared)
 
 
-def to_markdown(groups: list[Group]) -> str:
+def to_markdown(groups: list[Group], what: str = "Test metrics") -> str:
     rows, shared = labels(groups)
     headers = ["Configuration", "Seeds", *(name for name, _ in METRICS.values())]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" + "---:|" * (len(headers) - 1)]
     for label, group in zip(rows, groups, strict=True):
         cells = [f"`{label}`", str(len(group.seeds)), *(group.cell(k) for k in METRICS)]
         lines.append("| " + " | ".join(cells) + " |")
-    note = 'Test metrics, mean ± sample std over seeds ("-": a single run).'
+    note = f'{what}, mean ± sample std over seeds ("-": a single run).'
     if shared:
         note += " Shared overrides: " + " ".join(f"`{o}`" for o in shared) + "."
     return "\n".join([*lines, "", note]) + "\n"
@@ -121,9 +127,9 @@ def write_csv(groups: list[Group], path: Path) -> None:
             writer.writerow([" ".join(group.overrides), len(group.seeds), seeds, *flat])
 
 
-def print_table(groups: list[Group], console: Console) -> None:
+def print_table(groups: list[Group], console: Console, what: str = "Test metrics") -> None:
     rows, shared = labels(groups)
-    table = Table(title="test metrics: mean ± std over seeds", title_style="bold")
+    table = Table(title=f"{what}: mean ± std over seeds", title_style="bold")
     table.add_column("configuration", overflow="fold", min_width=13)
     table.add_column("seeds", justify="right")
     for name, _ in METRICS.values():
@@ -141,20 +147,30 @@ def main(argv: list[str] | None = None) -> None:
         description="Mean ± std over seeds of the test metrics of every results.json under a folder.",
     )
     parser.add_argument("sweep_dir", type=Path, help="e.g. logs/train/multiruns/<date>_<time>")
+    parser.add_argument(
+        "--tuned",
+        action="store_true",
+        help="the test metrics at the thresholds tuned on validation (analysis.threshold_tuning)",
+    )
     args = parser.parse_args(argv)
     sweep_dir: Path = args.sweep_dir
     if not sweep_dir.is_dir():
         parser.exit(2, f"error: {sweep_dir} is not a folder\n")
-    groups, skipped = collect(sweep_dir)
+    groups, skipped = collect(sweep_dir, tuned=args.tuned)
     console = Console()
     for entry in skipped:
-        console.print(f"skipped {entry}", style="yellow", highlight=False)
+        console.print(f"skipped {entry}", style="yellow", highlight=False, soft_wrap=True)
     if not groups:
         parser.exit(1, f"error: no results.json with test metrics under {sweep_dir}\n")
-    print_table(groups, console)
-    (sweep_dir / MARKDOWN_FILE).write_text(to_markdown(groups))
+    what = "Test metrics at the thresholds tuned on validation" if args.tuned else "Test metrics"
+    print_table(groups, console, what)
+    (sweep_dir / MARKDOWN_FILE).write_text(to_markdown(groups, what))
     write_csv(groups, sweep_dir / CSV_FILE)
-    console.print(f"wrote {sweep_dir / MARKDOWN_FILE} and {sweep_dir / CSV_FILE}", highlight=False)
+    console.print(
+        f"wrote {sweep_dir / MARKDOWN_FILE} and {sweep_dir / CSV_FILE}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 if __name__ == "__main__":
