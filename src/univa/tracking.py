@@ -50,8 +50,8 @@ def start_tracking(loggers: list[Logger], cfg: DictConfig) -> None:
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             _start_wandb_run(logger)
-    config = OmegaConf.to_container(cfg, resolve=True)
-    config.pop("hydra", None)
+    run_keys = [key for key in cfg if key != "hydra"]
+    config = OmegaConf.to_container(OmegaConf.masked_copy(cfg, run_keys), resolve=True)
     for logger in loggers:
         logger.log_hyperparams(config)
 
