@@ -206,3 +206,25 @@ def test_predict_cli_writes_the_csv(trained, tmp_path: Path) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(output.read_text().splitlines()) == 1 + 19  # header + the tiny valid split
+
+
+@pytest.mark.slow
+def test_the_runs_own_test_predictions_equal_predict(trained, tmp_path: Path) -> None:
+    """`<run>/analysis/predictions_test.csv`, written at the end of training, and `predict` on
+    the best checkpoint agree row by row."""
+    root, results, checkpoint = trained
+    output = tmp_path / "preds.csv"
+    predict(compose_task("predict", root, *TINY, f"ckpt_path={checkpoint}", f"+output={output}"))
+    with output.open(newline="") as file:
+        predicted = list(csv.DictReader(file))
+    with (root / "run" / "analysis" / "predictions_test.csv").open(newline="") as file:
+        analysed = list(csv.DictReader(file))
+    labels = list(results["test"]["per_label_f1"])
+    assert [row["utt_id"] for row in analysed] == [row["utt_id"] for row in predicted]
+    for mine, theirs in zip(analysed, predicted, strict=True):
+        for label in labels:
+            assert float(mine[f"prob_{label}"]) == pytest.approx(
+                float(theirs[f"prob_{label}"]), abs=2e-6
+            )
+        on = {label for label in labels if theirs[f"pred_{label}"] == "1"}
+        assert set(mine["predicted"].split()) == on
