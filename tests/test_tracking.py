@@ -45,11 +45,16 @@ def read_csv(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, OfflineRun, str]:
-    """A 2-epoch run with CSV, TensorBoard and offline W&B, thresholds tuned globally:
+    """A 2-epoch run with CSV, TensorBoard and offline W&B logging its checkpoints, thresholds
+    tuned globally:
     (run folder, results.json, the W&B run as recorded, stdout)."""
     root = tmp_path_factory.mktemp("tracked")
     done = run_train(
-        root, "trainer.max_epochs=2", "logger=many_loggers", "analysis.threshold_tuning=global"
+        root,
+        "trainer.max_epochs=2",
+        "logger=many_loggers",
+        "logger.wandb.log_model=true",
+        "analysis.threshold_tuning=global",
     )
     (run_dir,) = (root / "logs" / "train" / "runs").iterdir()
     (wandb_run,) = offline_runs(run_dir / "wandb")
@@ -192,3 +197,12 @@ def test_optuna_search_maximises_the_validation_micro_f1(tmp_path: Path) -> None
     best_job = jobs[values.index(max(values))]
     overrides = yaml.safe_load((best_job / ".hydra" / "overrides.yaml").read_text())
     assert f"model.temperature={best['best_params']['model.temperature']}" in overrides
+
+
+@pytest.mark.slow
+def test_best_checkpoint_is_a_wandb_model_artifact(tracked) -> None:
+    _, results, run, _ = tracked
+    models = [a for a in run.artifacts if a["type"] == "model"]
+    (best,) = [a for a in models if "best" in a["aliases"]]
+    assert best["metadata"]["original_filename"] == Path(results["best_checkpoint"]).name
+    assert best["metadata"]["score"] == pytest.approx(results["val"]["micro_f1"], rel=1e-5)

@@ -54,7 +54,8 @@ def _key(item) -> str:
 
 @dataclass
 class OfflineRun:
-    """The parts of a run a dashboard shows: config, history rows, summary, group, exit code."""
+    """The parts of a run a dashboard shows: config, history rows, summary, group, exit code,
+    logged artifacts."""
 
     folder: Path
     run_id: str = ""
@@ -64,6 +65,7 @@ class OfflineRun:
     history: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     exit_code: int | None = None
+    artifacts: list[dict] = field(default_factory=list)  # name, type, aliases, metadata
 
     def column(self, key: str) -> list:
         """The values of `key` in the history rows that logged it."""
@@ -96,6 +98,17 @@ def read_offline_run(folder: Path) -> OfflineRun:
             run.history.append({_key(i): json.loads(i.value_json) for i in record.history.item})
         elif kind == "summary":
             run.summary.update({_key(i): json.loads(i.value_json) for i in record.summary.update})
+        elif kind == "artifact":
+            artifact = record.artifact
+            metadata = json.loads(artifact.metadata) if artifact.metadata else {}
+            run.artifacts.append(
+                {
+                    "name": artifact.name,
+                    "type": artifact.type,
+                    "aliases": list(artifact.aliases),
+                    "metadata": metadata,
+                }
+            )
         elif kind == "exit":
             run.exit_code = record.exit.exit_code
     return run
