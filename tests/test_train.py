@@ -141,6 +141,11 @@ MISTAKES = {
         "dataset=mosei dataset.data_dir={tmp}/missing analysis.threshold_tuning=best",
         "analysis.threshold_tuning=best: expected null or one of ('global', 'per_label')",
     ),
+    "threshold tuning without analysis": (
+        "dataset=mosei dataset.data_dir={tmp}/missing analysis.threshold_tuning=global "
+        "analysis.enabled=false",
+        "analysis.threshold_tuning=global needs analysis.enabled=true",
+    ),
     "wandb without login": (
         "dataset.size=tiny logger=wandb logger.wandb.mode=online",
         "logger=wandb could not start a W&B run",

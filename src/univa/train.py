@@ -98,9 +98,16 @@ def check_options(cfg: DictConfig) -> None:
             "utterances per batch (or set model.contrastive=false)"
         )
     analysis = cfg.get("analysis")
-    if analysis and analysis.enabled:
-        check_threshold_tuning(analysis.get("threshold_tuning"))
-        threshold_grid(**analysis.thresholds, include=cfg.model.get("threshold", 0.18))
+    if not analysis:
+        return
+    tuning = analysis.get("threshold_tuning")
+    check_threshold_tuning(tuning)
+    if tuning and not analysis.enabled:
+        raise InputError(
+            f"analysis.threshold_tuning={tuning} needs analysis.enabled=true: the thresholds are "
+            "chosen by the end-of-run analysis"
+        )
+    threshold_grid(**analysis.thresholds, include=cfg.model.get("threshold", 0.18))
 
 
 def _fit_and_test(cfg: DictConfig) -> float:
