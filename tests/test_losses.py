@@ -116,6 +116,19 @@ def test_total_combines_parts_with_alpha_and_modality_weights() -> None:
     assert losses["total"].item() == pytest.approx((0.7 * losses["cls"] + 0.3 * con).item())
 
 
+def test_the_label_prior_is_its_own_part_of_the_classification_loss() -> None:
+    out, batch = _out_and_batch()
+    labels = out["log_probs"].shape[1]
+    similarity = torch.rand(labels, labels)
+    config = LossConfig(alpha=0.3, temperature=0.5, delta=0.2)
+    losses = univa_losses(out, batch, config, similarity)
+    prior = label_prior_term(out["log_probs"], similarity)
+    assert losses["prior"].item() == pytest.approx(prior.item())
+    expected = 0.7 * (losses["cls"] + prior) + 0.3 * losses["con"]
+    assert losses["total"].item() == pytest.approx(expected.item())
+    assert "prior" not in univa_losses(out, batch, config)
+
+
 def test_without_contrastive_the_total_is_the_classification_loss() -> None:
     out, batch = _out_and_batch()
     losses = univa_losses(out, batch, LossConfig(contrastive=False, alpha=0.4))

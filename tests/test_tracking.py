@@ -45,8 +45,8 @@ def read_csv(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, OfflineRun, str]:
-    """A 2-epoch run with CSV, TensorBoard and offline W&B logging its checkpoints, thresholds
-    tuned globally:
+    """A 2-epoch run with the label prior, CSV, TensorBoard and offline W&B logging its
+    checkpoints, thresholds tuned globally:
     (run folder, results.json, the W&B run as recorded, stdout)."""
     root = tmp_path_factory.mktemp("tracked")
     done = run_train(
@@ -54,6 +54,7 @@ def tracked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Offli
         "trainer.max_epochs=2",
         "logger=many_loggers",
         "logger.wandb.log_model=true",
+        "model.label_prior=true",
         "analysis.threshold_tuning=global",
     )
     (run_dir,) = (root / "logs" / "train" / "runs").iterdir()
@@ -73,7 +74,7 @@ def test_wandb_run_holds_config_curves_summary_and_media(tracked) -> None:
     # per step: each loss part and the learning rate
     steps = len(run.column("train/loss_total_step"))
     assert steps >= 4
-    for part in ("cls", "con", "con_text", "con_audio", "con_vision"):
+    for part in ("cls", "prior", "con", "con_text", "con_audio", "con_vision"):
         assert len(run.column(f"train/loss_{part}_step")) == steps, part
     assert len(run.column("lr-AdamW")) == steps
     # per epoch: validation metrics and throughput (2 epochs, then the best checkpoint again)

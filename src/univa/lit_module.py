@@ -82,7 +82,8 @@ class UniVALitModule(L.LightningModule):
         return self.network(batch)
 
     def compute_losses(self, batch: dict[str, torch.Tensor], out: dict) -> dict[str, torch.Tensor]:
-        """`cls` (with the prior), `con`, per-modality `con_<m>` and `total` (SPEC section 3)."""
+        """`cls`, `prior` (with the label prior), `con`, per-modality `con_<m>` and `total`
+        (SPEC section 3)."""
         similarity = getattr(self.model, "label_similarity", None)
         config = self.loss_config if self.training else self.eval_loss_config
         return univa_losses(out, batch, config, similarity)

@@ -130,23 +130,24 @@ def univa_losses(
     config: LossConfig,
     label_similarity: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
-    """`cls` (with the prior term), `con`, `con_<modality>` and `total` for one batch.
+    """`cls`, `prior` (with the label prior), `con`, `con_<modality>` and `total` for one batch.
 
-    `out` is the network's output dict; KL mode is recognised by its `log_probs`. Without the
-    contrastive loss the total is the classification loss alone, as in the original code.
+    `out` is the network's output dict; KL mode is recognised by its `log_probs`. The original
+    code's classification loss is `cls + prior`; without the contrastive loss it is the total.
     """
     labels = batch["labels"]
     if "log_probs" in out:
         scores = out["log_probs"]
-        cls = kl_classification_loss(scores, labels)
+        losses = {"cls": kl_classification_loss(scores, labels)}
     else:
         scores = out["probs"]
-        cls = bce_classification_loss(out["logits"], labels)
+        losses = {"cls": bce_classification_loss(out["logits"], labels)}
+    classification = losses["cls"]
     if label_similarity is not None:
-        cls = cls + label_prior_term(scores, label_similarity)
-    losses = {"cls": cls}
+        losses["prior"] = label_prior_term(scores, label_similarity)
+        classification = classification + losses["prior"]
     if not config.contrastive:
-        losses["total"] = cls
+        losses["total"] = classification
         return losses
     features = out["features"]
     for modality, pooled in features.items():
@@ -155,5 +156,5 @@ def univa_losses(
     losses["con"] = sum(config.contrastive_weights[m] * losses[f"con_{m}"] for m in features) / len(
         features
     )
-    losses["total"] = (1 - config.alpha) * cls + config.alpha * losses["con"]
+    losses["total"] = (1 - config.alpha) * classification + config.alpha * losses["con"]
     return losses
