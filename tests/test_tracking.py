@@ -85,7 +85,7 @@ def test_wandb_run_holds_config_curves_summary_and_media(tracked) -> None:
     for key in ("acc", "hl", "micro_f1", "macro_f1"):
         assert run.summary[f"test/{key}"] == pytest.approx(results["test"][key], rel=1e-5)
         assert run.summary[f"tuned_test/{key}"] == pytest.approx(results["tuned"]["test"][key])
-    # media: the three figures, and the four tables (one drives the per-label bar chart)
+    # media: the three figures, the tables, and two native charts (per-label F1, threshold sweep)
     images = {p.name.rsplit("_", 2)[0] for p in run.media("images")}
     assert images == set(FIGURES)
     tables = {p.name.rsplit("_", 2)[0]: p for p in run.media("table")}
@@ -94,8 +94,10 @@ def test_wandb_run_holds_config_curves_summary_and_media(tracked) -> None:
         "confusion_counts",
         "per_label_f1_table",
         "threshold_sweep_val_table",
+        "threshold_sweep_val_chart_table",  # the data of the interactive line chart
     }
     assert "_wandb/visualize/test/per_label_f1_chart" in run.config
+    assert "_wandb/visualize/analysis/threshold_sweep_val_chart" in run.config
     predictions = json.loads(tables["predictions"].read_text())
     assert predictions["columns"][:3] == ["utt_id", "true", "predicted"]
     assert len(predictions["data"]) == results["test"]["num_samples"]

@@ -167,3 +167,20 @@ def test_user_mistakes_end_in_one_message_without_a_traceback(
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("univa.train: error: ")
     assert message.format(tmp=tmp_path) in done.stderr
+
+
+@pytest.mark.slow
+def test_untested_run_tunes_and_analyses_on_validation_only(compose_cfg) -> None:
+    cfg = compose_cfg(*TINY, "test=false", "analysis.threshold_tuning=per_label")
+    train(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    results = json.loads((output_dir / "results.json").read_text())
+    assert "test" not in results and set(results["tuned"]) == {"mode", "thresholds", "val"}
+    assert results["tuned"]["val"]["macro_f1"] >= results["val"]["macro_f1"] - 1e-6
+    written = {p.name for p in (output_dir / "analysis").iterdir()}
+    assert written == {
+        "per_label_f1.png",
+        "threshold_sweep.png",
+        "feature_projection.png",
+        "threshold_sweep_val.csv",
+    }

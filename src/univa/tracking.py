@@ -112,8 +112,16 @@ def _log_to_wandb(logger: WandbLogger, analysis: RunAnalysis, results: dict) -> 
         for name, path in analysis.files.items()
         if path.suffix == ".png"
     }
+    sweep = analysis.sweep_rows()
     media["analysis/threshold_sweep_val_table"] = wandb.Table(
-        columns=["threshold", "micro_f1", "macro_f1"], data=analysis.sweep_rows()
+        columns=["threshold", "micro_f1", "macro_f1"], data=sweep
+    )
+    media["analysis/threshold_sweep_val_chart"] = wandb.plot.line_series(
+        xs=[row[0] for row in sweep],
+        ys=[[row[1] for row in sweep], [row[2] for row in sweep]],
+        keys=["micro_f1", "macro_f1"],
+        title="F1 against the decision threshold (validation)",
+        xname="threshold",
     )
     if analysis.test is not None:
         per_label = wandb.Table(

@@ -180,7 +180,7 @@ def _fit_and_test_module(
 
     if trainer.is_global_zero:
         files = {}
-        if cfg.analysis.enabled:
+        if cfg.get("analysis") and cfg.analysis.enabled:
             module.to(trainer.strategy.root_device)  # evaluation moved it back to the CPU
             with trainer.precision_plugin.forward_context():
                 analysis = analyse_run(module, datamodule, cfg.analysis, results, output_dir)
