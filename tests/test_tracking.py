@@ -20,9 +20,11 @@ FIGURES = ("per_label_f1", "threshold_sweep", "feature_projection")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def run_train(root: Path, *overrides: str, multirun: bool = False) -> subprocess.CompletedProcess:
+def run_train(
+    root: Path, *overrides: str, multirun: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`python -m univa.train` with outputs under root, W&B offline and its home in root."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")} | (env or {})
     env |= {
         "WANDB_MODE": "offline",
         "WANDB_SILENT": "true",
@@ -209,3 +211,19 @@ def test_best_checkpoint_is_a_wandb_model_artifact(tracked) -> None:
     (best,) = [a for a in models if "best" in a["aliases"]]
     assert best["metadata"]["original_filename"] == Path(results["best_checkpoint"]).name
     assert best["metadata"]["score"] == pytest.approx(results["val"]["micro_f1"], rel=1e-5)
+
+
+@pytest.mark.slow
+def test_wandb_settings_come_from_the_usual_environment_variables(tmp_path: Path) -> None:
+    variables = {
+        "WANDB_PROJECT": "my_project",
+        "WANDB_RUN_GROUP": "my_group",
+        "WANDB_NAME": "my_name",
+        "WANDB_TAGS": "first,second",
+    }
+    run_train(
+        tmp_path, "trainer.max_epochs=1", "logger=wandb", "analysis.enabled=false", env=variables
+    )
+    (run,) = offline_runs(tmp_path / "logs")
+    assert (run.project, run.group, run.name) == ("my_project", "my_group", "my_name")
+    assert run.tags == ["first", "second"]

@@ -61,6 +61,8 @@ class OfflineRun:
     run_id: str = ""
     group: str = ""
     name: str = ""
+    project: str = ""
+    tags: list[str] = field(default_factory=list)
     config: dict = field(default_factory=dict)
     history: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
@@ -90,6 +92,7 @@ def read_offline_run(folder: Path) -> OfflineRun:
                 record.run.run_group,
                 record.run.display_name,
             )
+            run.project, run.tags = record.run.project, list(record.run.tags)
             items = record.run.config.update
             run.config.update({_key(i): json.loads(i.value_json) for i in items})
         elif kind == "config":
