@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import open_dict
 
 from univa import UniVALitModule
 from univa.callbacks import NonFiniteLossError
@@ -184,3 +185,17 @@ def test_untested_run_tunes_and_analyses_on_validation_only(compose_cfg) -> None
         "feature_projection.png",
         "threshold_sweep_val.csv",
     }
+
+
+@pytest.mark.slow
+def test_a_second_run_in_the_same_folder_replaces_the_runs_own_outputs(compose_cfg) -> None:
+    """E.g. a resume with a fixed hydra.run.dir: results and analysis are rewritten."""
+    cfg = compose_cfg(*TINY, "trainer.max_epochs=1")
+    train(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    first = (output_dir / "analysis" / "predictions_test.csv").stat().st_mtime_ns
+    with open_dict(cfg):
+        cfg.seed = 7
+    train(cfg)
+    assert json.loads((output_dir / "results.json").read_text())["seed"] == 7
+    assert (output_dir / "analysis" / "predictions_test.csv").stat().st_mtime_ns > first

@@ -27,7 +27,7 @@ from univa.cli import (
 from univa.data.dataset import collate_trimmed
 from univa.data.released import SPLITS
 from univa.errors import exit_on_user_error
-from univa.files import write_new_csv
+from univa.files import write_csv
 
 
 def output_path(cfg: DictConfig) -> Path:
@@ -67,7 +67,7 @@ def predict(cfg: DictConfig) -> Path:
         [utt_id, *(f"{p:.6f}" for p in prob), *pred]
         for utt_id, prob, pred in zip(datamodule.utt_ids[split], probs, preds, strict=True)
     ]
-    write_new_csv(output, header, rows)
+    write_csv(output, header, rows)
     print(f"{len(rows)} {split} predictions: {output}")
     return output
 

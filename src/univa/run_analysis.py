@@ -32,7 +32,7 @@ from univa.figures import (
     save_figures,
     threshold_sweep_figure,
 )
-from univa.files import write_new_csv
+from univa.files import write_csv
 from univa.lit_module import UniVALitModule
 from univa.metrics import metric_summary
 
@@ -146,5 +146,5 @@ def analyse_run(
         tables["confusion_test"] = (["label", *CONFUSION_COLUMNS], analysis.confusion_rows())
     for name, (header, rows) in tables.items():
         analysis.files[name] = folder / f"{name}.csv"
-        write_new_csv(analysis.files[name], header, rows)
+        write_csv(analysis.files[name], header, rows, replace=True)
     return analysis
