@@ -75,9 +75,12 @@ def tracker_locations(loggers: list[Logger]) -> dict[str, str]:
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             run = logger.experiment
-            offline = run.settings.mode in ("offline", "dryrun") or not run.url
-            where = f"{Path(run.dir).parent} (upload: wandb sync)" if offline else run.url
-            locations["W&B run"] = where
+            if run.settings.mode == "disabled":
+                continue
+            if run.settings.mode in ("offline", "dryrun"):
+                locations["W&B run"] = f"{Path(run.dir).parent} (upload: wandb sync <folder>)"
+            else:
+                locations["W&B run"] = str(run.url)
         elif logger.log_dir:
             locations[type(logger).__name__.removesuffix("Logger")] = str(logger.log_dir)
     return locations
