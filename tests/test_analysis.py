@@ -126,7 +126,8 @@ def test_collected_outputs_follow_the_dataset_and_equal_a_forward_pass(tiny_mose
     dataset = datamodule.datasets["valid"]
     module = UniVALitModule(**datamodule.data_spec, hidden_size=16, num_heads=2, ffn_size=32)
     module.train()
-    outputs = collect_outputs(module.model, dataset, datamodule.utt_ids["valid"], batch_size=5)
+    datamodule.eval_batch_size = 5  # several batches, trimmed to different lengths
+    outputs = collect_outputs(module.model, datamodule, "valid")
     assert module.training  # left as it was found
     assert outputs.utt_ids == datamodule.utt_ids["valid"] and len(outputs.probs) == len(dataset)
     assert torch.equal(outputs.targets, dataset.tensors["labels"].long())

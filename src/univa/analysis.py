@@ -12,10 +12,9 @@ from typing import Literal
 
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
-from torch.utils.data import DataLoader, Dataset
 from torchmetrics.functional.classification import multilabel_confusion_matrix, multilabel_f1_score
 
-from univa.data.dataset import collate_trimmed
+from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError
 from univa.model import UniVA
 
@@ -35,32 +34,33 @@ class SplitOutputs:
 
 
 @torch.no_grad()
-def collect_outputs(
-    model: UniVA, dataset: Dataset, utt_ids: list[str], batch_size: int
-) -> SplitOutputs:
-    """Run `model` (in eval mode, on its own device) over `dataset`; results on the CPU."""
+def collect_outputs(model: UniVA, datamodule: UniVADataModule, split: str) -> SplitOutputs:
+    """Run `model` (in eval mode, on its own device) over every row of `split`; results on CPU.
+
+    Outputs stay on the device until the split is done: one copy to the host, not one per batch.
+    """
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    probs, targets = [], []
-    features: dict[str, list[torch.Tensor]] = {m: [] for m in model.config.modalities}
-    va: dict[str, list[torch.Tensor]] = {m: [] for m in model.config.modalities}
+    batches = []
     try:
-        for batch in DataLoader(dataset, batch_size=batch_size, collate_fn=collate_trimmed):
-            out = model(move_data_to_device(batch, device))
-            probs.append(out["probs"].float().cpu())
-            targets.append(batch["labels"].long())
-            for modality in features:
-                features[modality].append(out["features"][modality].float().cpu())
-                va[modality].append(batch[f"va_{modality}"].float())
+        for batch in datamodule.split_loader(split):
+            batch = move_data_to_device(batch, device)
+            out = model(batch)
+            batches.append(
+                {"probs": out["probs"], "targets": batch["labels"]}
+                | {f"features_{m}": out["features"][m] for m in model.config.modalities}
+                | {f"va_{m}": batch[f"va_{m}"] for m in model.config.modalities}
+            )
     finally:
         model.train(was_training)
+    gathered = {key: torch.cat([b[key] for b in batches]).float().cpu() for key in batches[0]}
     return SplitOutputs(
-        utt_ids=list(utt_ids),
-        probs=torch.cat(probs),
-        targets=torch.cat(targets),
-        features={m: torch.cat(f) for m, f in features.items()},
-        va={m: torch.cat(v) for m, v in va.items()},
+        utt_ids=list(datamodule.utt_ids[split]),
+        probs=gathered["probs"],
+        targets=gathered["targets"].long(),
+        features={m: gathered[f"features_{m}"] for m in model.config.modalities},
+        va={m: gathered[f"va_{m}"] for m in model.config.modalities},
     )
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import hydra
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader
 
 from univa.cli import (
     CONFIG_DIR,
@@ -24,7 +23,6 @@ from univa.cli import (
     chosen_split,
     load_module,
 )
-from univa.data.dataset import collate_trimmed
 from univa.data.released import SPLITS
 from univa.errors import exit_on_user_error
 from univa.files import write_csv
@@ -49,12 +47,7 @@ def predict(cfg: DictConfig) -> Path:
     module = load_module(path, datamodule)
     # one process, in row order: the CSV rows must follow datamodule.utt_ids[split]
     trainer = build_trainer(cfg, devices=1, num_nodes=1, strategy="auto")
-    loader = DataLoader(
-        datamodule.datasets[split],
-        batch_size=datamodule.eval_batch_size,
-        collate_fn=collate_trimmed,
-    )
-    outputs = trainer.predict(module, dataloaders=loader)
+    outputs = trainer.predict(module, dataloaders=datamodule.split_loader(split))
     probs = torch.cat([out["probs"].float().cpu() for out in outputs]).tolist()
     preds = torch.cat([out["preds"].long().cpu() for out in outputs]).tolist()
     labels = module.labels

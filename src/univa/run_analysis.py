@@ -10,6 +10,7 @@ TensorBoard receive the same figures and tables (`univa.tracking`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -56,10 +57,15 @@ class RunAnalysis:
         """The labels a 0/1 row (C,) switches on, space-separated."""
         return " ".join(label for label, on in zip(self.labels, row.tolist(), strict=True) if on)
 
+    @cached_property
+    def test_preds(self) -> torch.Tensor:
+        """(N, C) 0/1 test predictions at the run's thresholds."""
+        assert self.test is not None
+        return predict_at(self.test.probs, self.thresholds)
+
     def predictions_rows(self) -> list[list]:
         """utt_id, true labels, predicted labels, then one probability per label."""
         assert self.test is not None
-        preds = predict_at(self.test.probs, self.thresholds)
         return [
             [
                 utt_id,
@@ -68,7 +74,7 @@ class RunAnalysis:
                 *(round(p, 6) for p in prob.tolist()),
             ]
             for utt_id, target, pred, prob in zip(
-                self.test.utt_ids, self.test.targets, preds, self.test.probs, strict=True
+                self.test.utt_ids, self.test.targets, self.test_preds, self.test.probs, strict=True
             )
         ]
 
@@ -78,7 +84,7 @@ class RunAnalysis:
     def confusion_rows(self) -> list[list]:
         """label, tp, fp, fn, tn on test at the run's thresholds."""
         assert self.test is not None
-        counts = confusion_counts(predict_at(self.test.probs, self.thresholds), self.test.targets)
+        counts = confusion_counts(self.test_preds, self.test.targets)
         return [[label, *map(int, row)] for label, row in zip(self.labels, counts, strict=True)]
 
     def sweep_rows(self) -> list[list]:
@@ -103,13 +109,8 @@ def analyse_run(
     labels = list(model.config.labels)
     fixed = float(model.config.threshold)
 
-    def outputs(split: str) -> SplitOutputs:
-        return collect_outputs(
-            model, datamodule.datasets[split], datamodule.utt_ids[split], datamodule.eval_batch_size
-        )
-
-    val = outputs("valid")
-    test = outputs("test") if "test" in results else None
+    val = collect_outputs(model, datamodule, "valid")
+    test = collect_outputs(model, datamodule, "test") if "test" in results else None
     grid = threshold_grid(**options.thresholds, include=fixed)
     sweep = f1_by_threshold(val.probs, val.targets, grid)
     mode = options.get("threshold_tuning")

@@ -8,7 +8,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
 from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
@@ -149,6 +149,11 @@ class UniVADataModule(L.LightningDataModule):
         replicas, rank = self._replicas()
         sampler = UnpaddedDistributedSampler(len(self.datasets[split]), replicas, rank)
         return self._loader(split, self.eval_batch_size, sampler)
+
+    def split_loader(self, split: str) -> DataLoader:
+        """Every row of `split`, in row order, in this one process: for per-utterance outputs
+        that must line up with `self.utt_ids[split]` (predictions, the end-of-run analysis)."""
+        return self._loader(split, self.eval_batch_size, SequentialSampler(self.datasets[split]))
 
     def val_dataloader(self) -> DataLoader:
         return self._eval_loader("valid")
