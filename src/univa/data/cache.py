@@ -2,8 +2,8 @@
 
 Unpickling is slow and runs arbitrary code, so each pickle is converted once into an `.npz` of
 plain arrays, read back with `allow_pickle=False`. The cache file's name carries a hash of the
-source's name, size and modification time: touching or replacing the source makes a new one.
-The released files themselves are never changed.
+cache format and of the source's name, size and modification time: touching or replacing the
+source makes a new one. The released files themselves are never changed.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from pathlib import Path
 import numpy as np
 
 CACHE_DIR_NAME = ".univa_cache"
+CACHE_FORMAT = 2  # part of every cache key: a new format ignores (and replaces) older files
 
 
 def cache_path(source: Path, cache_dir: Path) -> Path:
     """Where the arrays of `source` are cached, e.g. `MOSEI_train_audio_utt_VA-3f2a....npz`."""
     stat = source.stat()
-    key = hashlib.sha256(f"{source.name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    fingerprint = f"{CACHE_FORMAT}\0{source.name}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    key = hashlib.sha256(fingerprint.encode()).hexdigest()
     return cache_dir / f"{source.stem}-{key[:16]}.npz"
 
 

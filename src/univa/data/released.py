@@ -24,6 +24,7 @@ SPLITS: tuple[str, ...] = ("train", "valid", "test")
 GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
 FEATURE_MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 _FOLDERS = {"text": "T", "audio": "A", "vision": "V"}
+NON_FINITE_KEY = "non_finite_replaced"  # cached beside a modality's arrays
 
 
 class NonFiniteFeatureWarning(UserWarning):
@@ -118,25 +119,31 @@ def _check_shapes(arrays: dict[str, np.ndarray], modality: str, path: Path) -> N
         raise InputError(f"{path}: " + "; ".join(problems))
 
 
-def _replace_non_finite(arrays: dict[str, np.ndarray], path: Path) -> None:
-    """Set NaN and +-inf to 0 in place (real MOSEI COVAREP audio holds both), warning once."""
+def _replace_non_finite(arrays: dict[str, np.ndarray]) -> int:
+    """Set NaN and +-inf to 0 in place (real MOSEI COVAREP audio holds both); return how many."""
     count = 0
     for values in arrays.values():
         bad = ~np.isfinite(values)
         if bad.any():
             values[bad] = 0.0
             count += int(bad.sum())
-    if count:
-        warnings.warn(
-            NonFiniteFeatureWarning(
-                f"{path}: replaced {count} non-finite values (NaN or +-inf) with 0"
-            ),
-            stacklevel=2,
-        )
+    return count
+
+
+def _read_checked_table(path: Path, split: str, modality: str) -> dict[str, np.ndarray]:
+    """`_read_table`, shape-checked and made finite, with the number of values set to 0 under
+    `NON_FINITE_KEY`: what the cache stores, so cached loads skip the checks and the scan."""
+    arrays = _read_table(path, split, modality)
+    _check_shapes(arrays, modality, path)
+    arrays[NON_FINITE_KEY] = np.array(_replace_non_finite(arrays))
+    return arrays
 
 
 def read_modality(data_dir: Path, name: str, split: str, modality: str) -> dict[str, np.ndarray]:
-    """One modality's checked, finite arrays, read through the array cache (see `cache`)."""
+    """One modality's checked, finite arrays, read through the array cache (see `cache`).
+
+    Every load warns about the non-finite values the source holds, also loads from the cache.
+    """
     path = feature_file(data_dir, name, split, modality)
     if not path.is_file():
         raise InputFileNotFoundError(
@@ -144,9 +151,15 @@ def read_modality(data_dir: Path, name: str, split: str, modality: str) -> dict[
             "see the README's 'Data layout')"
         )
     cache_dir = Path(data_dir) / CACHE_DIR_NAME
-    arrays = cached_arrays(path, cache_dir, partial(_read_table, path, split, modality))
-    _check_shapes(arrays, modality, path)
-    _replace_non_finite(arrays, path)
+    arrays = cached_arrays(path, cache_dir, partial(_read_checked_table, path, split, modality))
+    replaced = int(arrays.pop(NON_FINITE_KEY))
+    if replaced:
+        warnings.warn(
+            NonFiniteFeatureWarning(
+                f"{path}: replaced {replaced} non-finite values (NaN or +-inf) with 0"
+            ),
+            stacklevel=2,
+        )
     return arrays
 
 
