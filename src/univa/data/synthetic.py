@@ -40,12 +40,12 @@ from typing import TypeVar
 import numpy as np
 
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
+from univa.data.released import SPLITS
 from univa.data.tiny_text_model import write_tiny_text_model
 from univa.label_prior import EMOTION_VA
 
 T = TypeVar("T")
 
-SPLITS = ("train", "valid", "test")
 TEXT_MODEL_DIR = "text_model"  # the tiny local PLM, written next to the data
 MAX_LEN = {"text": 24, "audio": 40, "vision": 40}
 GLOVE_DIM = 300
