@@ -7,7 +7,6 @@ per_label_f1}, "checkpoint": path}`. The dataset and trainer overrides are those
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import hydra
@@ -23,6 +22,7 @@ from univa.cli import (
     load_module,
 )
 from univa.errors import exit_on_user_error
+from univa.reporting import write_results
 
 # split -> (the Trainer loop that runs it, the key the module stores its summary under)
 RUNS = {"valid": (L.Trainer.validate, "val"), "test": (L.Trainer.test, "test")}
@@ -39,9 +39,7 @@ def evaluate(cfg: DictConfig) -> dict:
     run(trainer, module, datamodule=datamodule, verbose=False)
     results = {split: module.last_summary[stage], "checkpoint": str(path)}
     if trainer.is_global_zero:
-        output = Path(cfg.paths.output_dir) / "results.json"
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(results, indent=2))
+        output = write_results(Path(cfg.paths.output_dir), results)
         m = results[split]
         print(
             f"{split}: Acc {m['acc']:.2f}  HL {m['hl']:.3f}  miF1 {m['micro_f1']:.2f}  "

@@ -1,7 +1,8 @@
-"""What a run prints: its config at the start, a summary of `results.json` at the end."""
+"""What a run reports: its config at the start, then `results.json` and a summary of it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -9,6 +10,16 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
+
+RESULTS_FILE = "results.json"
+
+
+def write_results(output_dir: Path, results: dict) -> Path:
+    """`<output_dir>/results.json` (SPEC section 9), the file scripts and `aggregate` read."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / RESULTS_FILE
+    path.write_text(json.dumps(results, indent=2))
+    return path
 
 
 def print_results_table(
@@ -52,7 +63,7 @@ def print_results_table(
             f"best constant prediction on test: miF1 {results['test']['best_constant_micro_f1']:.2f}"
         )
     where = {
-        "results": str(output_dir / "results.json"),
+        "results": str(output_dir / RESULTS_FILE),
         "best checkpoint": results["best_checkpoint"],
     }
     where |= locations or {}

@@ -7,7 +7,6 @@ optimise.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, UniVAError, exit_on_user_error
 from univa.lit_module import UniVALitModule
 from univa.metrics import best_constant_micro_f1
-from univa.reporting import print_config_tree, print_results_table
+from univa.reporting import print_config_tree, print_results_table, write_results
 from univa.run_analysis import analyse_run
 from univa.tracking import (
     finish_tracking,
@@ -188,8 +187,7 @@ def _fit_and_test_module(
                 results["tuned"] = analysis.tuned
             log_analysis(trainer.loggers, analysis, results, step=trainer.global_step)
             files["analysis"] = str(output_dir / "analysis")
-        output_dir.mkdir(parents=True, exist_ok=True)
-        (output_dir / "results.json").write_text(json.dumps(results, indent=2))
+        write_results(output_dir, results)
         print_results_table(results, output_dir, files | tracker_locations(trainer.loggers))
     return results
 
