@@ -30,9 +30,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import pickle
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -42,6 +40,7 @@ import numpy as np
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.released import SPLITS
 from univa.data.tiny_text_model import write_tiny_text_model
+from univa.files import building_folder
 from univa.label_prior import EMOTION_VA
 
 T = TypeVar("T")
@@ -394,20 +393,10 @@ def write_synthetic_dataset(
         s: _make_split(flavor, sizes[s], int(o), world, rng)
         for s, o in zip(SPLITS, offsets[:-1], strict=True)
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    tmp.mkdir()
-    try:
+    with building_folder(out, last="preprocess_data") as tmp:  # data modules look for it
         _write(tmp, spec, splits)
         corpus = [text for split in splits.values() for text in split.texts]
         write_tiny_text_model(tmp / TEXT_MODEL_DIR, corpus, style=spec.text_style, seed=seed)
-        if out.exists():  # e.g. an empty data_dir: move the entries, preprocess_data last
-            for entry in sorted(tmp.iterdir(), key=lambda p: p.name == "preprocess_data"):
-                entry.rename(out / entry.name)
-        else:
-            tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

@@ -10,8 +10,6 @@ self-contained Hugging Face folder: `tokenizer.json`, `tokenizer_config.json`, `
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import string
 from collections import Counter
 from collections.abc import Iterable
@@ -21,6 +19,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast, RobertaConfig, RobertaModel
+
+from univa.files import building_folder
 
 TEXT_MODEL_STYLES = ("roberta", "bert")
 VOCAB_CAP = 1000
@@ -40,8 +40,9 @@ def _wordpiece_vocab(sentences: Iterable[str], tok: Tokenizer) -> dict[str, int]
     """Every character (alone and as `##` piece), then whole words by count, ties by spelling.
 
     Lowercase ASCII letters, digits and punctuation are always in, so English text outside the
-    corpus splits into pieces instead of becoming `[UNK]`. Built from counts because the `tokenizers` WordPiece trainer numbers its `##` pieces in
-    hash-map order and so is not deterministic (huggingface/tokenizers#1794).
+    corpus splits into pieces instead of becoming `[UNK]`. Built from counts because the
+    `tokenizers` WordPiece trainer numbers its `##` pieces in hash-map order and so is not
+    deterministic (huggingface/tokenizers#1794).
     """
     normalize, split = tok.normalizer.normalize_str, tok.pre_tokenizer.pre_tokenize_str
     counts = Counter(word for s in sentences for word, _ in split(normalize(s)))
@@ -96,7 +97,7 @@ def write_tiny_text_model(
 ) -> Path:
     """Write a tiny `style` text model + tokenizer trained on `sentences` to `out_dir`; return it.
 
-    Written into a temporary sibling and renamed into place, so an interrupted run leaves no
+    Written into a temporary sibling and moved into place, so an interrupted run leaves no
     half folder; a non-empty `out_dir` is never overwritten.
     """
     if style not in TEXT_MODEL_STYLES:
@@ -106,10 +107,7 @@ def write_tiny_text_model(
         raise FileExistsError(f"{out} exists and is not empty; not overwriting it")
     tokenizer = _train_tokenizer(sentences, style)
     model = _init_model(style, len(tokenizer), seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    tmp.mkdir()  # not tempfile.mkdtemp: its 0o700 would carry over to the published folder
-    try:
+    with building_folder(out) as tmp:
         tokenizer.save_pretrained(tmp)
         # transformers 5 records its backend name; the generic name also loads on transformers 4.
         config_path = tmp / "tokenizer_config.json"
@@ -117,9 +115,4 @@ def write_tiny_text_model(
         config["tokenizer_class"] = "PreTrainedTokenizerFast"
         config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
         model.save_pretrained(tmp)
-        if out.exists():  # empty, checked above
-            out.rmdir()
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return out
