@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from univa.data import M3EDDataModule, MoseiDataModule
+from univa.data import M3EDDataModule, MoseiDataModule, released
 from univa.data.cache import CACHE_DIR_NAME
 from univa.data.released import NonFiniteFeatureWarning, feature_file
 
@@ -253,7 +253,7 @@ def test_second_load_reads_only_the_cache(mosei_copy: Path, monkeypatch) -> None
     def no_unpickling(*args, **kwargs):
         raise AssertionError("a pickle was read although the cache is current")
 
-    monkeypatch.setattr(pickle, "load", no_unpickling)
+    monkeypatch.setattr(released, "load_data_pickle", no_unpickling)
     second = MoseiDataModule(mosei_copy)
     second.setup()
     for split, dataset in first.datasets.items():
@@ -270,13 +270,13 @@ def test_cache_is_rebuilt_when_a_source_changes(mosei_copy: Path, monkeypatch) -
     os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
 
     loads: list[int] = []
-    real_load = pickle.load
+    real_load = released.load_data_pickle
 
     def counting_load(file):
         loads.append(1)
         return real_load(file)
 
-    monkeypatch.setattr(pickle, "load", counting_load)
+    monkeypatch.setattr(released, "load_data_pickle", counting_load)
     datamodule = MoseiDataModule(mosei_copy)
     datamodule.setup()
     assert len(loads) == 1  # only the changed file was unpickled

@@ -36,11 +36,34 @@ class SplitText:
     va: list[tuple[float, float]]
 
 
+SHOWN = 3  # offending ids or lines quoted in an error message
+
+
+def _shown(items: list) -> str:
+    """The first few of `items`, for an error message."""
+    return ", ".join(map(repr, items[:SHOWN])) + (", ..." if len(items) > SHOWN else "")
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice (`json` would silently keep the last one)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    table = dict(pairs)
+    if len(table) < len(pairs):
+        keys = [key for key, _ in pairs]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise _DuplicateKeyError(f"the key(s) {_shown(repeated)} appear more than once")
+    return table
+
+
 def read_json(path: Path) -> Any:
     if not path.is_file():
         raise InputFileNotFoundError(f"missing {path} (see the README's 'Data layout')")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as error:
+        raise InputError(f"{path}: {error} (a duplicated utterance or dialogue?)") from None
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read {path}: {error} (truncated or not JSON?)") from error
 
@@ -53,9 +76,33 @@ def _section(table: Any, split: str, path: Path) -> Any:
 
 
 def read_dialogues(data_dir: Path, split: str) -> dict[str, list[str]]:
-    """`videos_structure.json`'s dialogues of a split: dialogue id -> utterance ids in order."""
+    """`videos_structure.json`'s dialogues of a split: dialogue id -> utterance ids in order.
+
+    Each utterance id appears once in a split: a repeated one would give two feature rows the
+    same name and shift every later row onto the wrong utterance.
+    """
     path = Path(data_dir) / "preprocess_data" / "videos_structure.json"
-    return _section(read_json(path), split, path)
+    dialogues = _section(read_json(path), split, path)
+    if not isinstance(dialogues, dict) or not all(
+        isinstance(utt_ids, list) and all(isinstance(u, str) for u in utt_ids)
+        for utt_ids in dialogues.values()
+    ):
+        raise InputError(
+            f"{path}: the {split!r} section must map dialogue ids to lists of utterance ids"
+        )
+    seen: dict[str, str] = {}
+    repeated = []
+    for dialogue_id, utt_ids in dialogues.items():
+        for utt_id in utt_ids:
+            if utt_id in seen:
+                repeated.append(f"{utt_id!r} (dialogues {seen[utt_id]!r} and {dialogue_id!r})")
+            seen.setdefault(utt_id, dialogue_id)
+    if repeated:
+        raise InputError(
+            f"{path}: the {split!r} section lists {len(repeated)} utterance id(s) more than "
+            f"once: {', '.join(repeated[:SHOWN])}{', ...' if len(repeated) > SHOWN else ''}"
+        )
+    return dialogues
 
 
 def dialogue_order(dialogues: dict[str, list[str]]) -> list[str]:
@@ -98,6 +145,11 @@ def _mosei_rows(
         if row["mode"] != split:
             continue
         utt_id = f"{row['video_id']}_{row['clip_id']}"
+        if utt_id in texts:
+            raise InputError(
+                f"{path}: line {number} repeats utterance {utt_id!r} of the {split!r} split "
+                f"(video_id {row['video_id']!r}, clip_id {row['clip_id']!r})"
+            )
         try:
             position = int(float(row["truely_sort"]))
         except ValueError:
@@ -132,11 +184,33 @@ def _m3ed_rows(
 ROW_READERS = {"MOSEI": _mosei_rows, "M3ED": _m3ed_rows}
 
 
+def _check_same_utterances(
+    dialogues: dict[str, list[str]], texts: dict[str, str], text_file: Path, split: str
+) -> None:
+    """The text file and `videos_structure.json` name the same utterances of a split: one
+    without a text cannot be put in its dialogue, one outside the structure has no dialogue."""
+    structured = dialogue_order(dialogues)
+    no_text = [utt_id for utt_id in structured if utt_id not in texts]
+    if no_text:
+        raise InputKeyError(
+            f"{text_file} has no {split!r} row for {len(no_text)} utterance(s) of "
+            f"videos_structure.json: {_shown(no_text)}"
+        )
+    known = set(structured)
+    unstructured = [utt_id for utt_id in texts if utt_id not in known]
+    if unstructured:
+        raise InputKeyError(
+            f"{text_file} has {len(unstructured)} {split!r} utterance(s) that are in no dialogue "
+            f"of videos_structure.json: {_shown(unstructured)}"
+        )
+
+
 def read_split_text(data_dir: Path, name: str, split: str) -> SplitText:
     """Read dialogues, utterance texts and text VA of one split of dataset `name`."""
     preprocess = Path(data_dir) / "preprocess_data"
     dialogues = read_dialogues(data_dir, split)
     utterances, texts = ROW_READERS[name](Path(data_dir), split, dialogues)
+    _check_same_utterances(dialogues, texts, Path(data_dir) / TEXT_FILES[name], split)
     va_path = preprocess / "raw_utt_text_textVA.json"
     va_table = _section(read_json(va_path), split, va_path)
     missing = [u.utt_id for u in utterances if u.utt_id not in va_table]

@@ -1,14 +1,14 @@
 """Readers of the released UniVA data layout (SPEC section 5), shared by real and synthetic data.
 
 Each split is stored as pickled dicts of arrays, one file per modality; row i of every file of
-a split is the same utterance. Loading a pickle can execute arbitrary code, so the released
-pickles must come from a trusted source (the authors' release or `univa.data.synthetic`); each
-is unpickled once and then read from a cache of plain arrays (`univa.data.cache`).
+a split is the same utterance. The pickles are read by a restricted unpickler that builds only
+numpy arrays, containers, numbers and strings (`univa.data.safe_pickle`): a file that names
+anything else is refused, so no code from a data file runs. Each is unpickled once, checked, and
+then read from a cache of plain arrays (`univa.data.cache`).
 """
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from dataclasses import dataclass
 from functools import partial
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from univa.data.cache import CACHE_DIR_NAME, cached_arrays
+from univa.data.safe_pickle import RefusedGlobalError, load_data_pickle
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
 SPLITS: tuple[str, ...] = ("train", "valid", "test")
@@ -67,7 +68,13 @@ def check_dataset_dir(data_dir: Path, name: str) -> None:
 def _load_pickle(path: Path) -> Any:
     try:
         with path.open("rb") as file:
-            return pickle.load(file)
+            return load_data_pickle(file)
+    except RefusedGlobalError as error:
+        raise InputError(
+            f"refusing to load {path}: it references {error.name}, which is not data (a feature "
+            "pickle holds only numpy arrays, dicts, lists, strings and numbers); nothing in it "
+            "was run. Fetch the released file again or regenerate it"
+        ) from None
     except Exception as error:  # a damaged pickle can fail in almost any way while unpickling
         raise InputError(
             f"cannot read {path}: {type(error).__name__}: {error} (truncated, or not a UniVA "
@@ -130,11 +137,35 @@ def _replace_non_finite(arrays: dict[str, np.ndarray]) -> int:
     return count
 
 
+SHOWN_ROWS = 3  # offending rows quoted in an error message
+
+
+def _check_not_empty(arrays: dict[str, np.ndarray], split: str, path: Path) -> None:
+    if arrays["features"].shape[0] == 0:
+        raise InputError(f"{path}: no rows: the {split} split is empty")
+
+
+def _check_labels(labels: np.ndarray, path: Path) -> None:
+    """Labels are multi-hot: a 2, -1, 0.5 or NaN is a damaged file, never a label to train on
+    (NaN would otherwise be set to 0 with the non-finite features, silently)."""
+    bad_rows = np.flatnonzero(~np.isin(labels, (0.0, 1.0)).all(axis=1))
+    if len(bad_rows):
+        shown = "; ".join(f"row {row}: {labels[row].tolist()}" for row in bad_rows[:SHOWN_ROWS])
+        raise InputError(
+            f"{path}: 'labels_class' must hold only 0 and 1, but {len(bad_rows)} rows do not "
+            f"({shown}{'; ...' if len(bad_rows) > SHOWN_ROWS else ''})"
+        )
+
+
 def _read_checked_table(path: Path, split: str, modality: str) -> dict[str, np.ndarray]:
-    """`_read_table`, shape-checked and made finite, with the number of values set to 0 under
-    `NON_FINITE_KEY`: what the cache stores, so cached loads skip the checks and the scan."""
+    """`_read_table`, checked (shapes, rows, 0/1 labels) and made finite, with the number of
+    values set to 0 under `NON_FINITE_KEY`: what the cache stores, so cached loads skip the
+    checks and the scan."""
     arrays = _read_table(path, split, modality)
     _check_shapes(arrays, modality, path)
+    _check_not_empty(arrays, split, path)
+    if "labels" in arrays:
+        _check_labels(arrays["labels"], path)
     arrays[NON_FINITE_KEY] = np.array(_replace_non_finite(arrays))
     return arrays
 
