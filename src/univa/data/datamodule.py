@@ -79,7 +79,7 @@ class UniVADataModule(L.LightningDataModule):
         for modality, features in arrays.features.items():
             self.max_lens[modality] = max(self.max_lens.get(modality, 0), features.shape[1])
             self.input_dims[modality] = features.shape[2]
-        tensors = split_tensors(arrays, self.va_norm)
+        tensors = split_tensors(arrays, self.va_norm, f"{self.name} {split}")
         if tokenizer is None:
             utt_ids = dialogue_order(read_dialogues(self.data_dir, split))
             source = "utterances in preprocess_data/videos_structure.json"
@@ -88,7 +88,9 @@ class UniVADataModule(L.LightningDataModule):
             utt_ids = [utterance.utt_id for utterance in text.utterances]
             source = f"utterances in {TEXT_FILES[self.name]}"
             tensors |= plm_inputs(text, tokenizer)
-            tensors["va_text"] = normalize_va(torch.tensor(text.va), self.va_norm)
+            tensors["va_text"] = normalize_va(
+                torch.tensor(text.va), self.va_norm, f"{self.name} {split} text VA"
+            )
         if len(utt_ids) != len(arrays):
             raise InputError(
                 f"{self.name} {split} split in {self.data_dir}: {len(utt_ids)} {source} but "

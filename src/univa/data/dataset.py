@@ -25,13 +25,17 @@ class EmotionDataset(Dataset):
         return {key: tensor[index] for key, tensor in self.tensors.items()}
 
 
-def split_tensors(arrays: SplitArrays, va_norm: VANorm = "reference") -> dict[str, torch.Tensor]:
-    """Batch-dict tensors of a whole split (SPEC section 8 keys), VA standardised per split."""
+def split_tensors(
+    arrays: SplitArrays, va_norm: VANorm = "reference", split: str = "split"
+) -> dict[str, torch.Tensor]:
+    """Batch-dict tensors of a whole split (SPEC section 8 keys), VA standardised per split
+    (`split` names it in warnings, e.g. "MOSEI train")."""
     tensors = {"labels": torch.from_numpy(arrays.labels)}
     for modality, features in arrays.features.items():
         tensors[modality] = torch.from_numpy(features)
         tensors[f"{modality}_mask"] = torch.from_numpy(arrays.masks[modality])
-        tensors[f"va_{modality}"] = normalize_va(torch.from_numpy(arrays.va[modality]), va_norm)
+        va = torch.from_numpy(arrays.va[modality])
+        tensors[f"va_{modality}"] = normalize_va(va, va_norm, f"{split} {modality} VA")
     return tensors
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,19 @@ def _check_same_utterances(
         )
 
 
+def _text_va(entry: Any, utt_id: str, path: Path) -> tuple[float, float]:
+    """The last two entries of a `raw_utt_text_textVA.json` row, as finite numbers."""
+    try:
+        valence, arousal = float(entry[-2]), float(entry[-1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise InputError(
+            f"{path}: utterance {utt_id!r} has {entry!r}; expected [..., valence, arousal]"
+        ) from None
+    if not (math.isfinite(valence) and math.isfinite(arousal)):
+        raise InputError(f"{path}: utterance {utt_id!r} has a non-finite VA {entry[-2:]!r}")
+    return valence, arousal
+
+
 def read_split_text(data_dir: Path, name: str, split: str) -> SplitText:
     """Read dialogues, utterance texts and text VA of one split of dataset `name`."""
     preprocess = Path(data_dir) / "preprocess_data"
@@ -218,5 +232,5 @@ def read_split_text(data_dir: Path, name: str, split: str) -> SplitText:
         raise InputKeyError(
             f"{va_path} has no text VA for {len(missing)} {split} utterances, e.g. {missing[:3]}"
         )
-    va = [(float(va_table[u.utt_id][-2]), float(va_table[u.utt_id][-1])) for u in utterances]
+    va = [_text_va(va_table[u.utt_id], u.utt_id, va_path) for u in utterances]
     return SplitText(utterances=utterances, dialogues=dialogues, texts=texts, va=va)
