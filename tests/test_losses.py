@@ -174,3 +174,25 @@ def test_supcon_matches_the_original_formulation_within_1e4(seed: int) -> None:
     ours = va_supcon_loss(features, va, threshold=0.1, temperature=0.4)
     theirs = original_style_supcon(features, va, 0.1, 0.4)
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-4)
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("mode", ["kl", "bce"])
+def test_all_zero_labels_give_finite_losses_and_gradients(mode: str, batch: int) -> None:
+    """No loss divides by a label count: an utterance without any emotion (frequent in MOSEI),
+    or a whole batch of them, trains like any other. With identical VA every row is a VA
+    positive of every other (what zero-spread standardisation gives)."""
+    logits = torch.randn(batch, 4, requires_grad=True)
+    features = {m: torch.randn(batch, 5, requires_grad=True) for m in ("text", "audio")}
+    out = {"features": features}
+    if mode == "kl":
+        out["log_probs"] = torch.log_softmax(logits, -1)
+    else:
+        out |= {"logits": logits, "probs": torch.sigmoid(logits)}
+    data = {"labels": torch.zeros(batch, 4)} | {f"va_{m}": torch.zeros(batch, 2) for m in features}
+    config = LossConfig(contrastive_weights={"text": 1.0, "audio": 1.0})
+    losses = univa_losses(out, data, config, torch.rand(4, 4))
+    assert all(torch.isfinite(value) for value in losses.values()), losses
+    losses["total"].backward()
+    for tensor in (logits, *features.values()):
+        assert torch.isfinite(tensor.grad).all()

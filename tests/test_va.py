@@ -1,9 +1,11 @@
 """VA standardisation modes (SPEC section 3)."""
 
+import warnings
+
 import pytest
 import torch
 
-from univa.data.va import normalize_va
+from univa.data.va import DegenerateVAWarning, normalize_va
 
 
 def test_reference_uses_valence_statistics_for_both_columns() -> None:
@@ -32,3 +34,43 @@ def test_none_returns_a_copy() -> None:
 def test_unknown_mode_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="per_dim"):
         normalize_va(torch.randn(4, 2), "zscore")
+
+
+def test_reference_without_valence_spread_gives_zero_valence_and_warns() -> None:
+    values = torch.tensor([[0.3, 0.1], [0.3, 0.5], [0.3, 0.2]])
+    with pytest.warns(DegenerateVAWarning, match="train audio VA: every valence is 0.3"):
+        out = normalize_va(values, name="train audio VA")
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, values - 0.3)  # valence exactly 0, arousal only centred
+    assert torch.equal(out[:, 0], torch.zeros(3))
+
+
+def test_per_dim_without_spread_in_one_column_zeroes_only_that_column() -> None:
+    values = torch.tensor([[1.0, 7.0], [2.0, 7.0], [4.0, 7.0]])
+    with pytest.warns(DegenerateVAWarning, match="every arousal is 7") as caught:
+        out = normalize_va(values, "per_dim")
+    assert len(caught) == 1
+    assert torch.equal(out[:, 1], torch.zeros(3))
+    torch.testing.assert_close(out[:, 0], (values[:, 0] - values[:, 0].mean()) / values[:, 0].std())
+
+
+def test_equal_float32_scores_standardise_to_exact_zero_not_rounding_noise() -> None:
+    values = torch.full((7, 2), 0.1)  # their float32 mean is not exactly 0.1
+    with pytest.warns(DegenerateVAWarning):
+        out = normalize_va(values, "per_dim")
+    assert torch.equal(out, torch.zeros(7, 2))
+
+
+@pytest.mark.parametrize("mode", ["reference", "per_dim"])
+def test_a_single_utterance_is_defined_and_warned(mode: str) -> None:
+    with pytest.warns(DegenerateVAWarning, match="one utterance"):
+        out = normalize_va(torch.tensor([[0.4, 0.9]]), mode)
+    assert torch.isfinite(out).all()
+    assert out[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("mode", ["reference", "per_dim", "none"])
+def test_ordinary_scores_do_not_warn(mode: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        normalize_va(torch.randn(10, 2), mode)

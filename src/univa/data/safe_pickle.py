@@ -42,7 +42,11 @@ _BUILTINS = ("list", "dict", "tuple", "set", "frozenset", "str", "int", "float",
 
 # (module, name) -> the object a pickle may reference; nothing else is ever imported
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
-    **{("builtins", name): getattr(builtins, name) for name in _BUILTINS},
+    **{
+        (module, name): getattr(builtins, name)
+        for module in ("builtins", "__builtin__")  # protocols 0-2 write Python 2's name
+        for name in _BUILTINS
+    },
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("_codecs", "encode"): _codecs.encode,  # how protocols 0-2 spell bytes (numpy's buffers)
     **_numpy_globals(),
