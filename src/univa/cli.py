@@ -9,7 +9,6 @@ one message.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from univa.data.datamodule import UniVADataModule
 from univa.data_settings import dataset_config
 from univa.errors import InputError
-from univa.lit_module import UniVALitModule
+from univa.lit_module import UniVALitModule, load_error_reason
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
 
@@ -95,18 +94,9 @@ def load_module(path: Path) -> UniVALitModule:
     """The checkpoint's module and its `data_settings`, read with `weights_only=True`."""
     try:
         return UniVALitModule.load_from_checkpoint(path, map_location="cpu")
-    except (
-        AttributeError,  # a torch file of something else than a dict
-        EOFError,
-        KeyError,
-        OSError,
-        RuntimeError,
-        TypeError,
-        ValueError,
-        pickle.UnpicklingError,  # also a pickle that would run code
-    ) as error:
+    except Exception as error:  # torch and Lightning raise many types for damaged or foreign files
         raise UsageError(
-            f"cannot load {path} as a univa checkpoint ({type(error).__name__}: {error}); a file "
+            f"cannot load {path} as a univa checkpoint ({load_error_reason(error)}); a file "
             "of the original code converts with `python -m univa.convert_reference SRC OUT.ckpt`"
         ) from error
 

@@ -32,6 +32,22 @@ def unknown_options_message(unknown: dict[str, Any]) -> str:
     return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
+def load_error_reason(error: BaseException) -> str:
+    """Why torch could not load a file, in one line. A weights-only refusal names what it
+    refused, without torch's advice to load the file unsafely."""
+    text = str(error)
+    if text.startswith("Weights only load failed"):
+        details = [
+            line
+            for line in text.splitlines()[1:]
+            if line.strip() and not line.startswith("Check the documentation")
+        ]
+        text = "it holds more than plain values, refused by weights-only loading: " + " ".join(
+            details
+        )
+    return f"{type(error).__name__}: {' '.join(text.split())}"
+
+
 class UniVALitModule(L.LightningModule):
     """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (SPEC section 6).
 
