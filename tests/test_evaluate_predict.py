@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from univa.cli import CONFIG_DIR, UsageError
 from univa.evaluate import evaluate
 from univa.metrics import emotion_metrics
-from univa.predict import predict
+from univa.predict import output_path, predict
 from univa.train import train
 
 TINY = ["dataset.size=tiny", "dataset.batch_size=8", "trainer.log_every_n_steps=1"]
@@ -44,7 +45,9 @@ def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, Path]:
     """(root of the run, its results.json, its best checkpoint) after one tiny epoch."""
     root = tmp_path_factory.mktemp("trained")
-    cfg = compose_task("train", root, *TINY, "trainer.max_epochs=1")
+    cfg = compose_task(
+        "train", root, *TINY, "trainer.max_epochs=1", "analysis.threshold_tuning=per_label"
+    )
     train(cfg)
     results = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())
     return root, results, Path(results["best_checkpoint"])
@@ -76,36 +79,98 @@ def test_evaluate_reproduces_the_training_run_metrics(
         assert written[split][name] == pytest.approx(expected[name]), name
 
 
-@pytest.mark.slow
-def test_predict_writes_one_row_per_utterance(trained, tmp_path: Path) -> None:
-    root, train_results, checkpoint = trained
-    output = tmp_path / "out" / "preds.csv"
-    cfg = compose_task("predict", root, *TINY, f"ckpt_path={checkpoint}", f"+output={output}")
-    assert predict(cfg) == output
+def read_predictions(
+    output: Path, labels: list[str]
+) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """utt_ids, probabilities (N, C) and 0/1 predictions (N, C) of a predict CSV."""
     with output.open(newline="") as file:
         rows = list(csv.DictReader(file))
-    labels = list(train_results["test"]["per_label_f1"])
     assert list(rows[0]) == [
         "utt_id",
         *(f"prob_{x}" for x in labels),
         *(f"pred_{x}" for x in labels),
     ]
-    structure = json.loads(
-        (Path(cfg.dataset.data_dir) / "preprocess_data/videos_structure.json").read_text()
-    )
-    assert [row["utt_id"] for row in rows] == [
-        utt for dialogue in structure["test"].values() for utt in dialogue
-    ]
     probs = torch.tensor([[float(row[f"prob_{x}"]) for x in labels] for row in rows])
     preds = torch.tensor([[int(row[f"pred_{x}"]) for x in labels] for row in rows])
-    torch.testing.assert_close(probs.sum(dim=1), torch.ones(len(rows)), atol=1e-4, rtol=0)
-    assert torch.equal(preds, (probs > cfg.model.threshold).long())  # KL mode, SPEC section 2
+    return [row["utt_id"] for row in rows], probs, preds
+
+
+def trained_data_dir(checkpoint: Path) -> Path:
+    """The data folder the checkpoint records."""
+    return Path(torch.load(checkpoint, weights_only=True)["univa_data"]["data_dir"])
+
+
+def tiny_test_labels(data_dir: Path) -> torch.Tensor:
     from univa.data import SyntheticDataModule
 
-    datamodule = SyntheticDataModule(Path(cfg.dataset.data_dir), size="tiny")
+    datamodule = SyntheticDataModule(data_dir, size="tiny")
     datamodule.setup()
-    metrics = emotion_metrics(preds, datamodule.datasets["test"].tensors["labels"])
+    return datamodule.datasets["test"].tensors["labels"]
+
+
+@pytest.mark.slow
+def test_predict_writes_one_row_per_utterance_at_the_tuned_thresholds(
+    trained, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The run tuned per-label thresholds on validation: predict uses them and says so."""
+    root, train_results, checkpoint = trained
+    output = tmp_path / "out" / "preds.csv"
+    cfg = compose_task("predict", root, f"ckpt_path={checkpoint}", f"output={output}")
+    assert predict(cfg) == output
+    labels = list(train_results["test"]["per_label_f1"])
+    utt_ids, probs, preds = read_predictions(output, labels)
+    data_dir = trained_data_dir(checkpoint)
+    structure = json.loads((data_dir / "preprocess_data/videos_structure.json").read_text())
+    assert utt_ids == [utt for dialogue in structure["test"].values() for utt in dialogue]
+    torch.testing.assert_close(probs.sum(dim=1), torch.ones(len(utt_ids)), atol=1e-4, rtol=0)
+    tuned = train_results["tuned"]
+    thresholds = torch.tensor([tuned["thresholds"][x] for x in labels])
+    assert torch.equal(preds, (probs > thresholds).long())
+    metrics = emotion_metrics(preds, tiny_test_labels(data_dir))
+    assert metrics["micro_f1"] == pytest.approx(tuned["test"]["micro_f1"])
+    printed = capsys.readouterr().out
+    assert (
+        f"per_label thresholds tuned on validation, from {root / 'run' / 'results.json'}" in printed
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["tuned_thresholds=false", "last.ckpt"])
+def test_predict_at_the_fixed_threshold(
+    trained, tmp_path: Path, capsys: pytest.CaptureFixture, case: str
+) -> None:
+    """Asked to (tuned_thresholds=false), or for a checkpoint the thresholds were not tuned
+    for (last.ckpt), predict uses model.threshold and says so."""
+    root, train_results, checkpoint = trained
+    overrides = [case] if case.startswith("tuned") else []
+    if case == "last.ckpt":
+        checkpoint = checkpoint.parent / "last.ckpt"
+    output = tmp_path / "preds.csv"
+    cfg = compose_task("predict", root, f"ckpt_path={checkpoint}", f"output={output}", *overrides)
+    predict(cfg)
+    labels = list(train_results["test"]["per_label_f1"])
+    _, probs, preds = read_predictions(output, labels)
+    assert torch.equal(preds, (probs > cfg.model.threshold).long())  # KL mode, SPEC section 2
+    assert "thresholds: model.threshold=0.18 (fixed)" in capsys.readouterr().out
+    if case != "last.ckpt":  # one epoch: last.ckpt holds the same weights as the best
+        return
+    metrics = emotion_metrics(preds, tiny_test_labels(trained_data_dir(checkpoint)))
     assert metrics["micro_f1"] == pytest.approx(train_results["test"]["micro_f1"])
+
+
+@pytest.mark.slow
+def test_evaluate_scores_the_data_the_checkpoint_was_trained_on(trained, tmp_path: Path) -> None:
+    """A copied tiny-data checkpoint, evaluated without repeating the training overrides, scores
+    the tiny test split (not the default-size one: 526 utterances)."""
+    _, train_results, checkpoint = trained
+    copied = tmp_path / "elsewhere" / "model.ckpt"
+    copied.parent.mkdir()
+    shutil.copy(checkpoint, copied)
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={copied}")
+    results = evaluate(cfg)
+    assert results["test"]["num_samples"] == train_results["test"]["num_samples"] == 26
+    assert results["test"]["micro_f1"] == pytest.approx(train_results["test"]["micro_f1"])
+    assert not (tmp_path / "data").exists()  # no default-size dataset generated
 
 
 def test_evaluate_composes_the_groups_of_train() -> None:
@@ -120,17 +185,22 @@ def test_predict_refuses_to_overwrite(tmp_path: Path) -> None:
     checkpoint.write_text("never read: the output check comes first")
     output = tmp_path / "preds.csv"
     output.write_text("the user's own file")
-    cfg = compose_task("predict", tmp_path, f"ckpt_path={checkpoint}", f"+output={output}")
+    cfg = compose_task("predict", tmp_path, f"ckpt_path={checkpoint}", f"output={output}")
     with pytest.raises(UsageError, match=r"preds.csv already exists; not overwriting it"):
         predict(cfg)
     assert output.read_text() == "the user's own file"
+
+
+def test_predict_takes_output_without_plus(tmp_path: Path) -> None:
+    cfg = compose_task("predict", tmp_path, "ckpt_path=model.ckpt", "output=preds.csv")
+    assert output_path(cfg) == Path("preds.csv")
 
 
 def test_predict_needs_an_output(tmp_path: Path) -> None:
     checkpoint = tmp_path / "model.ckpt"
     checkpoint.write_text("")
     cfg = compose_task("predict", tmp_path, f"ckpt_path={checkpoint}")
-    with pytest.raises(UsageError, match=r"\+output=<file.csv> is required"):
+    with pytest.raises(UsageError, match=r"^output=<file.csv> is required"):
         predict(cfg)
 
 
@@ -141,7 +211,9 @@ def test_predict_needs_an_output(tmp_path: Path) -> None:
 )
 def test_checkpoint_must_be_given_and_exist(task, ckpt, message: str, tmp_path: Path) -> None:
     overrides = [] if ckpt is None else [f"ckpt_path={tmp_path / ckpt}"]
-    cfg = compose_task(task.__name__, tmp_path, *overrides, "+output=preds.csv")
+    if task is predict:
+        overrides.append("output=preds.csv")
+    cfg = compose_task(task.__name__, tmp_path, *overrides)
     with pytest.raises(UsageError, match=message):
         task(cfg)
 
@@ -149,7 +221,8 @@ def test_checkpoint_must_be_given_and_exist(task, ckpt, message: str, tmp_path: 
 @pytest.mark.slow
 def test_checkpoint_of_another_dataset_is_refused(trained, tmp_path: Path) -> None:
     root, _, checkpoint = trained
-    cfg = compose_task("evaluate", root, *TINY, "dataset.flavor=m3ed", f"ckpt_path={checkpoint}")
+    # the override wins over the checkpoint's flavor; its tiny size still applies
+    cfg = compose_task("evaluate", root, "dataset.flavor=m3ed", f"ckpt_path={checkpoint}")
     with pytest.raises(UsageError, match=r"does not fit .*labels \['happy'.*'Neutral'\]"):
         evaluate(cfg)
 
@@ -200,7 +273,7 @@ def test_predict_cli_writes_the_csv(trained, tmp_path: Path) -> None:
         f"paths.root_dir={root}",
         *TINY,
         f"ckpt_path={checkpoint}",
-        f"+output={output}",
+        f"output={output}",
         "split=valid",
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
@@ -214,7 +287,7 @@ def test_the_runs_own_test_predictions_equal_predict(trained, tmp_path: Path) ->
     the best checkpoint agree row by row."""
     root, results, checkpoint = trained
     output = tmp_path / "preds.csv"
-    predict(compose_task("predict", root, *TINY, f"ckpt_path={checkpoint}", f"+output={output}"))
+    predict(compose_task("predict", root, *TINY, f"ckpt_path={checkpoint}", f"output={output}"))
     with output.open(newline="") as file:
         predicted = list(csv.DictReader(file))
     with (root / "run" / "analysis" / "predictions_test.csv").open(newline="") as file:

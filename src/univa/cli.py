@@ -1,13 +1,14 @@
 """Shared steps of the command lines that start from a trained checkpoint (evaluate, predict).
 
-Each builds the data module and the trainer from the composed config, as `univa.train` does,
-and takes the network from the checkpoint. Mistakes a user can fix (a missing checkpoint, a
-checkpoint of another dataset, an unknown split) are `UsageError`s, reported as one message.
+Each takes the network from the checkpoint (read with `weights_only=True`), and builds the data
+module from the data settings the checkpoint records, the user's overrides winning, and the
+trainer from the composed config, as `univa.train` does. Mistakes a user can fix (a missing
+checkpoint, a checkpoint of another dataset, an unknown split) are `UsageError`s, reported as
+one message.
 """
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
-from univa.data.released import GLOVE
+from univa.data_settings import dataset_config
 from univa.errors import InputError
-from univa.lit_module import UniVALitModule
+from univa.lit_module import UniVALitModule, load_error_reason
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
 
@@ -53,6 +54,18 @@ def build_datamodule(cfg: DictConfig) -> UniVADataModule:
     return datamodule
 
 
+def same_text_encoder(trained: str, read: str) -> bool:
+    """Whether the data is read for the text encoder the model was trained with: the same name,
+    or the same local folder however it is written."""
+    if trained == read:
+        return True
+    return (
+        Path(trained).is_dir()
+        and Path(read).is_dir()
+        and Path(trained).resolve() == Path(read).resolve()
+    )
+
+
 def _incompatibilities(module: UniVALitModule, spec: dict[str, Any]) -> list[str]:
     config = module.model.config
     problems = []
@@ -70,36 +83,36 @@ def _incompatibilities(module: UniVALitModule, spec: dict[str, Any]) -> list[str
                 f"{modality} sequences up to {config.max_lens.get(modality)} steps, the dataset "
                 f"has {length}"
             )
-    if (config.text_encoder == GLOVE) != (spec["text_encoder"] == GLOVE):
+    if not same_text_encoder(config.text_encoder, spec["text_encoder"]):
         problems.append(
             f"text.encoder={config.text_encoder}, the data is read for {spec['text_encoder']}"
         )
     return problems
 
 
-def load_module(path: Path, datamodule: UniVADataModule) -> UniVALitModule:
-    """The checkpoint's module (plain values, `weights_only` loading), checked against the data."""
+def load_module(path: Path) -> UniVALitModule:
+    """The checkpoint's module and its `data_settings`, read with `weights_only=True`."""
     try:
-        module = UniVALitModule.load_from_checkpoint(path, map_location="cpu")
-    except (
-        RuntimeError,
-        KeyError,
-        TypeError,
-        ValueError,
-        EOFError,
-        pickle.UnpicklingError,
-    ) as error:
+        return UniVALitModule.load_from_checkpoint(path, map_location="cpu")
+    except Exception as error:  # torch and Lightning raise many types for damaged or foreign files
         raise UsageError(
-            f"cannot load {path} as a univa checkpoint ({type(error).__name__}: {error}); a file "
+            f"cannot load {path} as a univa checkpoint ({load_error_reason(error)}); a file "
             "of the original code converts with `python -m univa.convert_reference SRC OUT.ckpt`"
         ) from error
+
+
+def load_checkpoint_and_data(cfg: DictConfig, path: Path) -> tuple[UniVALitModule, UniVADataModule]:
+    """The checkpoint's module and the data it was trained on (its recorded data settings, the
+    user's overrides winning), set up; data that does not fit the network is refused."""
+    module = load_module(path)
+    datamodule = build_datamodule(dataset_config(cfg, module.data_settings, path))
     problems = _incompatibilities(module, datamodule.data_spec)
     if problems:
         raise UsageError(
             f"{path} does not fit dataset.data_dir={datamodule.data_dir}: the checkpoint expects "
             + "; ".join(problems)
         )
-    return module
+    return module, datamodule
 
 
 def build_trainer(cfg: DictConfig, **overrides: Any) -> L.Trainer:

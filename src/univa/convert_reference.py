@@ -2,7 +2,9 @@
 
 `UniVALitModule.load_from_checkpoint(OUT)` then works with `weights_only=True` (all
 hyper-parameters are plain values), so a converted model evaluates or fine-tunes like one
-trained here.
+trained here. The source is read with `weights_only=True` too (`univa.reference`): a file whose
+pickle would run code is refused, whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says. A converted
+checkpoint records no data settings: evaluate and predict ask for the dataset overrides.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         path = convert(args.src, args.out, args.text_model)
-    except (FileNotFoundError, FileExistsError, ValueError) as err:
-        parser.error(str(err))
+    except (FileNotFoundError, FileExistsError, ValueError) as err:  # the user's to fix: one line
+        parser.exit(1, f"univa.convert_reference: error: {err}\n")
     print(f"wrote {path}; load it with univa.UniVALitModule.load_from_checkpoint")
 
 

@@ -1,8 +1,9 @@
 """`python -m univa.evaluate ckpt_path=... [split=valid] [overrides]`: test a checkpoint on a split.
 
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
-per_label_f1}, "checkpoint": path}`. The dataset and trainer overrides are those of
-`univa.train`; `evaluate(cfg)` is importable and returns that dict.
+per_label_f1}, "checkpoint": path}`. The data is the checkpoint's own (its recorded data
+settings); dataset and trainer overrides, those of `univa.train`, still win. `evaluate(cfg)` is
+importable and returns that dict.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ from omegaconf import DictConfig
 
 from univa.cli import (
     CONFIG_DIR,
-    build_datamodule,
     build_trainer,
     checkpoint_path,
     chosen_split,
-    load_module,
+    load_checkpoint_and_data,
 )
 from univa.errors import exit_on_user_error
 from univa.reporting import write_results
@@ -32,8 +32,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Metrics of the checkpoint `cfg.ckpt_path` on `cfg.split`, also written to results.json."""
     path = checkpoint_path(cfg)
     split = chosen_split(cfg, tuple(RUNS))
-    datamodule = build_datamodule(cfg)
-    module = load_module(path, datamodule)
+    module, datamodule = load_checkpoint_and_data(cfg, path)
     trainer = build_trainer(cfg)
     run, stage = RUNS[split]
     run(trainer, module, datamodule=datamodule, verbose=False)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import lightning as L
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from univa.data_settings import DATA_SETTINGS_KEY, record
 from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
@@ -30,13 +32,51 @@ def unknown_options_message(unknown: dict[str, Any]) -> str:
     return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
+def load_error_reason(error: BaseException) -> str:
+    """Why torch could not load a file, in one line. A weights-only refusal names what it
+    refused, without torch's advice to load the file unsafely."""
+    text = str(error)
+    if text.startswith("Weights only load failed"):
+        details = [
+            line
+            for line in text.splitlines()[1:]
+            if line.strip() and not line.startswith("Check the documentation")
+        ]
+        text = "it holds more than plain values, refused by weights-only loading: " + " ".join(
+            details
+        )
+    return f"{type(error).__name__}: {' '.join(text.split())}"
+
+
 class UniVALitModule(L.LightningModule):
     """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (SPEC section 6).
 
     Every argument is a plain value (the data-derived `labels`, `input_dims`, `max_lens` plus
     the network and loss options of `UniVAConfig` and `LossConfig`), so checkpoints load with
-    `weights_only=True` and `load_from_checkpoint(path)` needs nothing else.
+    `weights_only=True` and `load_from_checkpoint(path)` needs nothing else. Checkpoints also
+    record the data settings of the training's data module (`univa.data_settings`), read back
+    into `data_settings`.
     """
+
+    @classmethod
+    def load_from_checkpoint(
+        cls,
+        checkpoint_path: str | Path | IO,
+        map_location: Any = None,
+        hparams_file: str | Path | None = None,
+        strict: bool | None = None,
+        weights_only: bool = True,
+        **kwargs: Any,
+    ) -> UniVALitModule:
+        """Lightning's loader, always with `weights_only=True`: univa checkpoints hold plain
+        values only, and a file whose pickle would run code stays refused even when
+        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set (torch honours it only when the caller is silent).
+        """
+        if weights_only is not True:
+            raise InputError("univa checkpoints load with weights_only=True only")
+        return super().load_from_checkpoint(
+            checkpoint_path, map_location, hparams_file, strict, weights_only=True, **kwargs
+        )
 
     def __init__(
         self,
@@ -73,6 +113,7 @@ class UniVALitModule(L.LightningModule):
             {stage: EmotionMetrics(len(labels)) for stage in ("val", "test")}
         )
         self.last_summary: dict[str, dict] = {}
+        self.data_settings: dict[str, Any] | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -127,6 +168,17 @@ class UniVALitModule(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch_metrics("test")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record the data settings of the trainer's data module (else those loaded with the
+        weights), so evaluate and predict rebuild the same data from the checkpoint alone."""
+        datamodule = self._trainer.datamodule if self._trainer is not None else None
+        settings = record(datamodule) if datamodule is not None else self.data_settings
+        if settings is not None:
+            checkpoint[DATA_SETTINGS_KEY] = settings
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.data_settings = checkpoint.get(DATA_SETTINGS_KEY)
 
     def configure_optimizers(self) -> dict:
         hp = self.hparams

@@ -1,41 +1,89 @@
-"""`python -m univa.predict ckpt_path=... +output=preds.csv [split=valid] [overrides]`.
+"""`python -m univa.predict ckpt_path=... output=preds.csv [split=valid] [overrides]`.
 
 Writes one CSV row per utterance of the split, in the dataset's row order: `utt_id`, then
 `prob_<label>` (the model's probability: softmax in KL mode, sigmoid in BCE mode) and
-`pred_<label>` (0/1, the thresholded prediction) for each of the dataset's labels. `output` is
-relative to the working directory; an existing file is never overwritten.
+`pred_<label>` (0/1, the thresholded prediction) for each of the dataset's labels. The data is
+the checkpoint's own (its recorded data settings; overrides still win). The thresholds are
+those the run tuned on validation for this checkpoint (`analysis.threshold_tuning`, read from
+the `results.json` beside `checkpoints/`), else `model.threshold`; `tuned_thresholds=false`
+keeps `model.threshold`. `output` is relative to the working directory; an existing file is
+never overwritten.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import hydra
 import torch
 from omegaconf import DictConfig
 
+from univa.analysis import predict_at
 from univa.cli import (
     CONFIG_DIR,
     UsageError,
-    build_datamodule,
     build_trainer,
     checkpoint_path,
     chosen_split,
-    load_module,
+    load_checkpoint_and_data,
 )
 from univa.data.released import SPLITS
 from univa.errors import exit_on_user_error
 from univa.files import write_csv
+from univa.lit_module import UniVALitModule
+from univa.reporting import RESULTS_FILE
 
 
 def output_path(cfg: DictConfig) -> Path:
     """The CSV to write: given, and not there yet."""
     if not cfg.get("output"):
-        raise UsageError("+output=<file.csv> is required: where to write the predictions")
+        raise UsageError("output=<file.csv> is required: where to write the predictions")
     path = Path(cfg.output)
     if path.exists():
         raise UsageError(f"output={path} already exists; not overwriting it")
     return path
+
+
+def _tuned_for(path: Path, results_file: Path) -> dict | None:
+    """The `tuned` entry of the run's results.json when it holds thresholds for `path`."""
+    try:
+        results = json.loads(results_file.read_text())
+    except (OSError, ValueError) as error:
+        raise UsageError(
+            f"cannot read {results_file}, where the run's tuned thresholds would be ({error}); "
+            "repair it, or predict at model.threshold with tuned_thresholds=false"
+        ) from error
+    tuned = results.get("tuned") if isinstance(results, dict) else None
+    best = results.get("best_checkpoint") if tuned else None
+    # tuned for the best checkpoint's weights only; compared by name, so a moved run still works
+    return tuned if best and Path(best).name == path.name else None
+
+
+def decision_thresholds(
+    cfg: DictConfig, path: Path, module: UniVALitModule
+) -> tuple[torch.Tensor, str]:
+    """The thresholds (C,) to predict with, and a line saying which they are and whence."""
+    labels = module.labels
+    fixed = float(module.model.config.threshold)
+    results_file = path.parent.parent / RESULTS_FILE
+    tuned = None
+    if cfg.get("tuned_thresholds", True) and path.parent.name == "checkpoints":
+        tuned = _tuned_for(path, results_file) if results_file.is_file() else None
+    if tuned is None:
+        return torch.full((len(labels),), fixed), f"thresholds: model.threshold={fixed:g} (fixed)"
+    values = tuned.get("thresholds")
+    if not isinstance(values, dict) or sorted(values) != sorted(labels):
+        raise UsageError(
+            f"{results_file}: tuned thresholds {values!r} do not name the checkpoint's labels "
+            f"{labels}; predict at model.threshold with tuned_thresholds=false"
+        )
+    thresholds = torch.tensor([float(values[label]) for label in labels])
+    listed = ", ".join(f"{label} {float(values[label]):g}" for label in labels)
+    return thresholds, (
+        f"thresholds: {tuned.get('mode')} thresholds tuned on validation, from {results_file}: "
+        f"{listed}"
+    )
 
 
 def predict(cfg: DictConfig) -> Path:
@@ -43,13 +91,14 @@ def predict(cfg: DictConfig) -> Path:
     path = checkpoint_path(cfg)
     output = output_path(cfg)
     split = chosen_split(cfg, SPLITS)
-    datamodule = build_datamodule(cfg)
-    module = load_module(path, datamodule)
+    module, datamodule = load_checkpoint_and_data(cfg, path)
+    thresholds, source = decision_thresholds(cfg, path, module)
+    print(source)
     # one process, in row order: the CSV rows must follow datamodule.utt_ids[split]
     trainer = build_trainer(cfg, devices=1, num_nodes=1, strategy="auto")
     outputs = trainer.predict(module, dataloaders=datamodule.split_loader(split))
-    probs = torch.cat([out["probs"].float().cpu() for out in outputs]).tolist()
-    preds = torch.cat([out["preds"].long().cpu() for out in outputs]).tolist()
+    probs = torch.cat([out["probs"].cpu() for out in outputs])  # compared in the model's dtype
+    preds = predict_at(probs, thresholds).tolist()
     labels = module.labels
     header = [
         "utt_id",
@@ -58,7 +107,9 @@ def predict(cfg: DictConfig) -> Path:
     ]
     rows = [
         [utt_id, *(f"{p:.6f}" for p in prob), *pred]
-        for utt_id, prob, pred in zip(datamodule.utt_ids[split], probs, preds, strict=True)
+        for utt_id, prob, pred in zip(
+            datamodule.utt_ids[split], probs.float().tolist(), preds, strict=True
+        )
     ]
     write_csv(output, header, rows)
     print(f"{len(rows)} {split} predictions: {output}")

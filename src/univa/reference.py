@@ -19,7 +19,7 @@ import torch
 from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.released import GLOVE
 from univa.errors import InputError, InputFileNotFoundError
-from univa.lit_module import UniVALitModule
+from univa.lit_module import UniVALitModule, load_error_reason
 
 DATASET_LABELS = {"MOSEI": MOSEI_LABELS, "M3ED": M3ED_LABELS}
 # The original weighs MOSEI's text 3x inside the contrastive loss (its `models.py`).
@@ -78,7 +78,8 @@ KEY_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], argparse.Namespace]:
-    """The state dict and config of an original checkpoint, loaded with `weights_only=True`."""
+    """The state dict and config of an original checkpoint, loaded with `weights_only=True`
+    (passed here, so TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD cannot make the load run code)."""
     if not path.is_file():
         raise InputFileNotFoundError(f"original UniVA checkpoint {path} does not exist")
     expected = "a file saved by the original UniVA code: torch.save({'model': state_dict, 'config': argparse.Namespace})"
@@ -86,7 +87,7 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], argparse.Namespace]:
         with torch.serialization.safe_globals([argparse.Namespace]):
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for foreign or unsafe files
-        raise InputError(f"{path} is not {expected}: {err}") from err
+        raise InputError(f"{path} is not {expected} ({load_error_reason(err)})") from err
     if not (
         isinstance(payload, Mapping)
         and isinstance(payload.get("model"), Mapping)

@@ -1,0 +1,147 @@
+"""The data settings a checkpoint carries, so that evaluate and predict score the data it learnt.
+
+A checkpoint written while training records which dataset group, folder, synthetic
+flavor/size/seed, text encoder, VA normalisation and modalities built its data, as plain values
+(it still loads with `weights_only=True`). evaluate and predict rebuild the `dataset` config from
+them, and what the user sets on the command line wins. Only the package's own dataset groups are
+rebuilt: a checkpoint names a group, never code to run.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import get_class
+from lightning import LightningDataModule
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from univa.data.released import GLOVE
+from univa.errors import InputError
+from univa.model.config import MODALITIES
+
+DATA_SETTINGS_KEY = "univa_data"  # the checkpoint entry holding them
+DATASET_GROUP_DIR = Path(__file__).parent / "conf" / "dataset"
+# each recorded dataset option -> the command-line keys that leave it to the user; data_dir
+# follows from the synthetic flavor/size/seed too, so any of those leaves it to the user
+FIELD_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "data_dir": (
+        "dataset.data_dir",
+        "paths.data_dir",
+        "dataset.flavor",
+        "dataset.size",
+        "dataset.seed",
+    ),
+    "flavor": ("dataset.flavor",),
+    "size": ("dataset.size",),
+    "seed": ("dataset.seed",),
+    "text_encoder": ("dataset.text_encoder", "text", "text.encoder"),
+    "va_norm": ("dataset.va_norm",),
+}
+READING_FIELDS = ("text_encoder", "va_norm")  # how the data is read, whatever the dataset
+GROUP_OVERRIDES = ("dataset", "experiment")  # keys that choose the dataset group
+
+
+@functools.cache
+def dataset_groups() -> dict[str, DictConfig]:
+    """The package's dataset config groups, name -> node (conf/dataset/<name>.yaml)."""
+    return {path.stem: OmegaConf.load(path) for path in sorted(DATASET_GROUP_DIR.glob("*.yaml"))}
+
+
+def record(datamodule: LightningDataModule) -> dict[str, Any] | None:
+    """The data settings of `datamodule` (after setup); None if no dataset group builds it."""
+    group = next(
+        (
+            name
+            for name, node in dataset_groups().items()
+            if get_class(node._target_) is type(datamodule)
+        ),
+        None,
+    )
+    if group is None:
+        return None
+    text_encoder = str(datamodule.text_encoder)
+    read = set(datamodule.input_dims) | ({"text"} if text_encoder != GLOVE else set())
+    settings: dict[str, Any] = {
+        "dataset": group,
+        "data_dir": str(Path(datamodule.data_dir).resolve()),
+        "text_encoder": text_encoder,
+        "va_norm": str(datamodule.va_norm),
+        "modalities": [m for m in MODALITIES if m in read],
+    }
+    for name in ("flavor", "size", "seed"):  # the synthetic dataset's
+        if hasattr(datamodule, name):
+            settings[name] = getattr(datamodule, name)
+    return settings
+
+
+def user_overrides() -> set[str]:
+    """The config keys and groups set on the command line (none outside a Hydra app)."""
+    if not HydraConfig.initialized():
+        return set()
+    overrides = list(HydraConfig.get().overrides.task)
+    return {
+        override.key_or_group for override in OverridesParser.create().parse_overrides(overrides)
+    }
+
+
+def _gives_data(given: set[str]) -> bool:
+    keys = {key for keys in FIELD_OVERRIDES.values() for key in keys} | set(GROUP_OVERRIDES)
+    return any(key in keys or key.startswith("dataset.") for key in given)
+
+
+def _checked(settings: Any, path: Path) -> dict[str, Any]:
+    """`settings` if they name a dataset group of univa and hold plain values only."""
+    groups = dataset_groups()
+    if not isinstance(settings, dict) or settings.get("dataset") not in groups:
+        named = settings.get("dataset") if isinstance(settings, dict) else settings
+        raise InputError(
+            f"{path}: its data settings name no dataset of univa ({', '.join(groups)}): {named!r}"
+        )
+    for name in FIELD_OVERRIDES:
+        value = settings.get(name)
+        plain = isinstance(value, (str, int)) and not isinstance(value, bool)
+        if value is not None and (not plain or "${" in str(value)):
+            raise InputError(f"{path}: its data setting {name}={value!r} is not a plain value")
+    return settings
+
+
+def dataset_config(cfg: DictConfig, settings: Any, path: Path) -> DictConfig:
+    """A copy of `cfg` whose `dataset` node builds the data `settings` describe, except for what
+    the user set on the command line.
+
+    Without settings (a checkpoint written before univa recorded them, or converted), the user
+    must give the dataset overrides of the training run.
+    """
+    given = user_overrides()
+    if settings is None:
+        if _gives_data(given):
+            return cfg
+        raise InputError(
+            f"{path} records no data settings (written before univa stored them, or converted "
+            "from the original code): give the dataset overrides of its training, e.g. "
+            "dataset=mosei dataset.data_dir=DIR text=glove, or dataset=synthetic dataset.size=tiny"
+        )
+    settings = _checked(settings, path)
+    stored = dataset_groups()[settings["dataset"]]
+    cfg = copy.deepcopy(cfg)
+    fields = tuple(FIELD_OVERRIDES)
+    with open_dict(cfg):
+        if cfg.dataset.get("_target_") != stored._target_:
+            if given & set(GROUP_OVERRIDES):  # the user chose another dataset
+                fields = READING_FIELDS
+            else:
+                node = copy.deepcopy(stored)
+                for key in given:
+                    name = key.split(".")[1] if key.startswith("dataset.") else None
+                    if name is not None and name in cfg.dataset:
+                        node[name] = cfg.dataset[name]
+                cfg.dataset = node
+        for name in fields:
+            if name in settings and not given & set(FIELD_OVERRIDES[name]):
+                cfg.dataset[name] = settings[name]
+    return cfg

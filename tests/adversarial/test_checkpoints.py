@@ -1,0 +1,265 @@
+"""Hostile and faulty checkpoints given to evaluate, predict, convert_reference and the Python API.
+
+Each case ends in one clear error naming the file (or, for old checkpoints, the missing
+overrides), and no code from a file ever runs: checkpoints load with `weights_only=True` even
+when TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 asks torch for unsafe loading.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import lightning
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from univa.cli import CONFIG_DIR
+from univa.convert_reference import main as convert_main
+from univa.data import MoseiDataModule
+from univa.data_settings import DATA_SETTINGS_KEY, record
+from univa.errors import InputError, UniVAError
+from univa.evaluate import evaluate
+from univa.lit_module import UniVALitModule
+from univa.predict import predict
+
+SMALL = {"hidden_size": 16, "num_heads": 2, "ffn_size": 32}
+UNSAFE = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
+
+
+def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:
+    """Compose as `python -m univa.<task>` would (the overrides are the user's), outputs in root."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            config_name=config_name,
+            overrides=[f"paths.root_dir={root}", *overrides],
+            return_hydra_config=True,
+        )
+    HydraConfig().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(root / "run")
+    GlobalHydra.instance().clear()
+    return cfg
+
+
+class RunsCode:
+    """Unpickled unsafely, runs a shell command that creates `marker`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> tuple[Path, Path]:
+    """(a .ckpt whose pickle would create the marker file, the marker)."""
+    marker = tmp_path / "code_ran"
+    path = tmp_path / "hostile.ckpt"
+    torch.save(
+        {"state_dict": {}, "hyper_parameters": {"labels": RunsCode(marker)}, "model": {}}, path
+    )
+    # the file is truly hostile: unsafe loading runs its code
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+    marker.unlink()
+    return path, marker
+
+
+def save_checkpoint(module: UniVALitModule, path: Path, settings: dict | None) -> Path:
+    """A checkpoint as Lightning writes it, with `settings` as its data settings (None: none)."""
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": lightning.__version__,
+    }
+    if settings is not None:
+        checkpoint[DATA_SETTINGS_KEY] = settings
+    torch.save(checkpoint, path)
+    return path
+
+
+def tiny_checkpoint(
+    data: Path, path: Path, text_encoder: str = "glove", settings: dict | None = None
+) -> Path:
+    """An untrained small UniVA for the tiny MOSEI-like `data`, recording the data settings of
+    that data (with `settings` replacing some of them)."""
+    datamodule = MoseiDataModule(data, text_encoder=text_encoder)
+    datamodule.setup()
+    layers = {"text": 0 if text_encoder != "glove" else 1, "audio": 1, "vision": 1}
+    module = UniVALitModule(**datamodule.data_spec, num_layers=layers, **SMALL)
+    return save_checkpoint(module, path, record(datamodule) | (settings or {}))
+
+
+@pytest.fixture
+def mosei_checkpoint(tiny_mosei: Path, tmp_path: Path) -> Path:
+    return tiny_checkpoint(tiny_mosei, tmp_path / "mosei.ckpt")
+
+
+@pytest.mark.parametrize("task", ["evaluate", "predict"])
+def test_hostile_checkpoint_runs_no_code_in_evaluate_and_predict(
+    hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task: str
+) -> None:
+    path, marker = hostile
+    monkeypatch.setenv(UNSAFE, "1")
+    output = tmp_path / "preds.csv"
+    extra = [f"output={output}"] if task == "predict" else []
+    cfg = compose_task(task, tmp_path, f"ckpt_path={path}", *extra)
+    with pytest.raises(UniVAError, match=r"cannot load .*hostile.ckpt as a univa checkpoint"):
+        (evaluate if task == "evaluate" else predict)(cfg)
+    assert not marker.exists()
+    assert not output.exists() and not (tmp_path / "run" / "results.json").exists()
+
+
+def test_hostile_checkpoint_runs_no_code_in_the_python_api(
+    hostile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, marker = hostile
+    monkeypatch.setenv(UNSAFE, "1")
+    with pytest.raises(Exception, match="Weights only load failed"):
+        UniVALitModule.load_from_checkpoint(path)
+    with pytest.raises(InputError, match="weights_only=True only"):
+        UniVALitModule.load_from_checkpoint(path, weights_only=False)
+    assert not marker.exists()
+
+
+def test_hostile_checkpoint_runs_no_code_in_convert_reference(
+    hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    path, marker = hostile
+    monkeypatch.setenv(UNSAFE, "1")
+    out = tmp_path / "converted.ckpt"
+    with pytest.raises(SystemExit) as exit_info:
+        convert_main([str(path), str(out)])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("univa.convert_reference: error: ") and "hostile.ckpt" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not marker.exists() and not out.exists()
+
+
+@pytest.mark.slow
+def test_hostile_checkpoint_cli_ends_in_one_line(hostile, tmp_path: Path) -> None:
+    path, marker = hostile
+    done = subprocess.run(
+        [sys.executable, "-m", "univa.evaluate", f"paths.root_dir={tmp_path}", f"ckpt_path={path}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {UNSAFE: "1"},
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("univa.evaluate: error: cannot load "), lines
+    assert not marker.exists()
+
+
+def test_truncated_checkpoint_is_refused(mosei_checkpoint: Path, tmp_path: Path) -> None:
+    data = mosei_checkpoint.read_bytes()
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes(data[: len(data) // 2])
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={truncated}")
+    with pytest.raises(UniVAError, match=r"cannot load .*truncated.ckpt as a univa checkpoint"):
+        evaluate(cfg)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a checkpoint", torch.zeros(3), {"state_dict": {}}, {"weights": [1, 2]}],
+    ids=["text", "tensor", "no-hyper-parameters", "other-dict"],
+)
+def test_file_that_is_no_checkpoint_is_refused(content, tmp_path: Path) -> None:
+    path = tmp_path / "other.ckpt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={path}")
+    with pytest.raises(UniVAError, match=r"cannot load .*other.ckpt as a univa checkpoint"):
+        evaluate(cfg)
+
+
+def test_weights_that_do_not_fit_their_options_are_refused(
+    mosei_checkpoint: Path, tmp_path: Path
+) -> None:
+    checkpoint = torch.load(mosei_checkpoint, weights_only=True)
+    checkpoint["hyper_parameters"]["hidden_size"] = 32  # the weights are 16 wide
+    path = tmp_path / "mismatch.ckpt"
+    torch.save(checkpoint, path)
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={path}")
+    with pytest.raises(UniVAError, match=r"cannot load .*mismatch.ckpt .*size mismatch"):
+        evaluate(cfg)
+
+
+def test_checkpoint_of_another_dataset_is_refused(
+    mosei_checkpoint: Path, tiny_m3ed: Path, tmp_path: Path
+) -> None:
+    cfg = compose_task(
+        "evaluate",
+        tmp_path,
+        f"ckpt_path={mosei_checkpoint}",
+        "dataset=m3ed",
+        f"dataset.data_dir={tiny_m3ed}",
+    )
+    with pytest.raises(UniVAError, match=r"does not fit .*M3ED: .*labels \['happy'.*'Neutral'\]"):
+        evaluate(cfg)
+
+
+def test_checkpoint_of_another_plm_is_refused(tiny_mosei: Path, tmp_path: Path) -> None:
+    trained_plm = str(tiny_mosei / "text_model")
+    path = tiny_checkpoint(tiny_mosei, tmp_path / "plm.ckpt", text_encoder=trained_plm)
+    other_plm = tmp_path / "other_plm"
+    shutil.copytree(trained_plm, other_plm)
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={path}", f"text.encoder={other_plm}")
+    with pytest.raises(
+        UniVAError, match=rf"text.encoder={trained_plm}, the data is read for {other_plm}"
+    ):
+        evaluate(cfg)
+
+
+def test_old_checkpoint_asks_for_the_dataset_overrides(tiny_mosei: Path, tmp_path: Path) -> None:
+    """Written before checkpoints recorded their data: one line asks for the overrides, and
+    with them the checkpoint scores that data."""
+    path = tiny_checkpoint(tiny_mosei, tmp_path / "old.ckpt")
+    checkpoint = torch.load(path, weights_only=True)
+    del checkpoint[DATA_SETTINGS_KEY]
+    torch.save(checkpoint, path)
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={path}")
+    with pytest.raises(UniVAError, match=r"old.ckpt records no data settings .*dataset=mosei"):
+        evaluate(cfg)
+    assert not (tmp_path / "data").exists()  # refused before any data was read or generated
+    cfg = compose_task(
+        "evaluate", tmp_path, f"ckpt_path={path}", "dataset=mosei", f"dataset.data_dir={tiny_mosei}"
+    )
+    assert evaluate(cfg)["test"]["num_samples"] == 26
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"dataset": "os.system"},
+        {"dataset": "../../../etc/passwd"},
+        {"data_dir": "${oc.env:HOME}"},
+        {"data_dir": ["/a", "/b"]},
+    ],
+    ids=["code-as-dataset", "path-as-dataset", "interpolation", "not-plain"],
+)
+def test_hostile_data_settings_are_refused(
+    tiny_mosei: Path, tmp_path: Path, settings: dict
+) -> None:
+    """A checkpoint names a dataset group of univa and plain values, never code or config."""
+    path = tiny_checkpoint(tiny_mosei, tmp_path / "settings.ckpt", settings=settings)
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={path}")
+    with pytest.raises(InputError, match=r"settings.ckpt: its data setting"):
+        evaluate(cfg)
+    assert not (tmp_path / "run").exists()
