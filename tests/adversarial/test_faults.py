@@ -251,3 +251,15 @@ def test_train_on_a_disk_filling_up_ends_in_one_line(compose_cfg, monkeypatch) -
     assert last["epoch"] == 0
     assert not [name for name in os.listdir(checkpoints) if name.endswith(".tmp")]
     assert not (Path(cfg.paths.output_dir) / "results.json").exists()
+
+
+def test_a_really_full_disk_keeps_results_json(small_disk: Path) -> None:
+    """Today results.json was rewritten in place: a full disk left it truncated."""
+    write_results(small_disk, {"seed": 1})
+    with pytest.raises(OSError), (small_disk / "other").open("wb") as filler:
+        filler.write(bytes(3 * 2**20))  # someone else filled the disk
+    big = {"seed": 2, "val": list(range(100_000))}
+    message = one_line_error("univa.evaluate", lambda: write_results(small_disk, big))
+    assert f"into {small_disk}: No space left on device" in message
+    assert json.loads((small_disk / "results.json").read_text()) == {"seed": 1}
+    assert sorted(os.listdir(small_disk)) == ["other", "results.json"]
