@@ -11,7 +11,7 @@ so `last.ckpt` is always the previous complete file or the new one. The trainer 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import fsspec
 import torch
@@ -39,4 +39,18 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         with atomic_write(Path(local_path)) as file:
-            torch.save(checkpoint, file)
+            _save(checkpoint, file)
+
+
+def _save(checkpoint: dict[str, Any], file: IO[bytes]) -> None:
+    """`torch.save`, failing with the `OSError` of a failed write (a full disk).
+
+    torch's zip writer, closing after a failed write, raises a RuntimeError ("unexpected pos")
+    over it, which would hide the cause from `atomic_write` and the user.
+    """
+    try:
+        torch.save(checkpoint, file)
+    except RuntimeError as error:
+        if isinstance(error.__context__, OSError):
+            raise error.__context__ from None
+        raise

@@ -50,11 +50,13 @@ def _is_dead_writer(tag: str) -> bool:
 
 
 def remove_dead_temporaries(path: Path) -> None:
-    """Remove the temporary files of `path` left by writers of this host that were killed."""
+    """Remove the temporary files of `path` left by writers of this host that were killed
+    (best effort: one that cannot be removed does not stop the write)."""
     prefix = f".{path.name}."
     for leftover in path.parent.glob(f"{prefix}*{TEMPORARY_SUFFIX}"):
         if _is_dead_writer(leftover.name[len(prefix) : -len(TEMPORARY_SUFFIX)]):
-            leftover.unlink(missing_ok=True)
+            with suppress(OSError):
+                leftover.unlink()
 
 
 def _create_temporary(path: Path) -> tuple[Path, int]:
