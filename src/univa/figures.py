@@ -13,6 +13,7 @@ import torch
 from matplotlib.figure import Figure
 
 from univa.analysis import SplitOutputs, project_2d
+from univa.files import atomic_write
 
 VA_NAMES = ("valence", "arousal")
 
@@ -73,10 +74,10 @@ def feature_projection_figure(outputs: SplitOutputs, title: str = "") -> Figure:
 
 
 def save_figures(figures: dict[str, Figure], folder: Path) -> dict[str, Path]:
-    """Write each figure as `<folder>/<name>.png`; returns the paths."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write each figure as `<folder>/<name>.png` (whole or not at all); returns the paths."""
     paths = {}
     for name, figure in figures.items():
         paths[name] = folder / f"{name}.png"
-        figure.savefig(paths[name], dpi=120)
+        with atomic_write(paths[name]) as file:
+            figure.savefig(file, format="png", dpi=120)
     return paths

@@ -1,43 +1,143 @@
 """Files and folders written whole or not at all.
 
-A user's own file is never replaced; a run's own outputs (rewritten when a run reuses its
-folder) are replaced in one step; generated folders appear only once complete.
+Every file univa writes goes through `atomic_write`: a temporary file in the same folder,
+flushed to the disk, then renamed into place. A full disk, an I/O error or a kill at any moment
+leaves the previous file (or none), never a truncated one. A user's own file is never replaced
+(`replace=False`); a run's own outputs (rewritten when a run reuses its folder) are replaced in
+one step; generated folders appear only once complete. Files get the user's normal permissions
+(0666 less the umask), as any other program's would.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import secrets
 import shutil
-import tempfile
+import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import IO, Any
 
-from univa.errors import InputError
+from univa.errors import InputError, UniVAError
+
+TEMPORARY_SUFFIX = ".tmp"
+
+
+class OutputWriteError(UniVAError, OSError):
+    """A file could not be written (a full disk, a quota, a read-only or vanished folder)."""
+
+
+def _temporary_tag() -> str:
+    """`<host>-<pid>-<random>`: who writes the temporary file, so that the leftovers of a
+    killed writer can be told from those of a live one."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _is_dead_writer(tag: str) -> bool:
+    """Whether the temporary file tagged `tag` belongs to a process of this host that is gone."""
+    host, _, pid = tag.rpartition("-")[0].rpartition("-")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, owned by another user
+        return False
+    return False
+
+
+def remove_dead_temporaries(path: Path) -> None:
+    """Remove the temporary files of `path` left by writers of this host that were killed
+    (best effort: one that cannot be removed does not stop the write)."""
+    prefix = f".{path.name}."
+    for leftover in path.parent.glob(f"{prefix}*{TEMPORARY_SUFFIX}"):
+        if _is_dead_writer(leftover.name[len(prefix) : -len(TEMPORARY_SUFFIX)]):
+            with suppress(OSError):
+                leftover.unlink()
+
+
+def _create_temporary(path: Path) -> tuple[Path, int]:
+    """A new hidden file next to `path`, created with mode 0o666 so that the umask (and a
+    folder's default ACL) decide its permissions, not mkstemp's owner-only 0o600."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{_temporary_tag()}{TEMPORARY_SUFFIX}")
+        with suppress(FileExistsError):
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable; filesystems that cannot sync a folder are skipped."""
+    with suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish(tmp: Path, path: Path, replace: bool) -> None:
+    """Put the complete `tmp` at `path` in one step."""
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise InputError(f"{path} already exists; not overwriting it") from None
+
+
+@contextmanager
+def atomic_write(
+    path: Path, mode: str = "wb", *, replace: bool = True, **open_args: Any
+) -> Iterator[IO]:
+    """An open file whose content appears at `path` only once written, flushed and synced.
+
+    `replace=True` renames it over any old file; `replace=False` hard-links it into place,
+    which fails with an `InputError` instead of replacing a file that is there (also one that
+    appeared meanwhile). Any `OSError` on the way (ENOSPC, EDQUOT, EROFS, ...) ends in an
+    `OutputWriteError` naming the folder; the old file stays and no temporary file is left.
+    `open_args` go to `open` (encoding, newline).
+    """
+    path = Path(path)
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_temporaries(path)
+        tmp, fd = _create_temporary(path)
+        with os.fdopen(fd, mode, **open_args) as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        _publish(tmp, path, replace)
+        _sync_folder(path.parent)
+    except UniVAError:
+        raise
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise OutputWriteError(
+            f"cannot write {path.name} into {path.parent}: {reason}; "
+            f"the previous {path.name}, if any, is unchanged"
+        ) from error
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list], replace: bool = False) -> None:
-    """Write a complete file at `path` through a temporary file next to it.
+    """Write a complete CSV file at `path` (see `atomic_write` for `replace`)."""
+    with atomic_write(path, "w", replace=replace, newline="", encoding="utf-8") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
 
-    `replace=False` hard-links it into place, which fails instead of replacing a file that is
-    there (also one that appeared meanwhile); `replace=True` renames it over any old file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        if replace:
-            os.replace(tmp, path)
-        else:
-            os.link(tmp, path)
-    except FileExistsError:
-        raise InputError(f"{path} already exists; not overwriting it") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+def write_text(path: Path, text: str, replace: bool = True) -> None:
+    """Write a complete UTF-8 text file at `path` (see `atomic_write` for `replace`)."""
+    with atomic_write(path, "w", replace=replace, encoding="utf-8") as file:
+        file.write(text)
 
 
 @contextmanager

@@ -11,14 +11,15 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
+from univa.files import write_text
+
 RESULTS_FILE = "results.json"
 
 
 def write_results(output_dir: Path, results: dict) -> Path:
     """`<output_dir>/results.json` (SPEC section 9), the file scripts and `aggregate` read."""
-    output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / RESULTS_FILE
-    path.write_text(json.dumps(results, indent=2))
+    write_text(path, json.dumps(results, indent=2))  # the old file stays whole on a full disk
     return path
 
 

@@ -1,0 +1,139 @@
+"""univa.files: whole files in one step, with the user's permissions, old files kept on error."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.utils import instantiate
+
+from univa.checkpoint_io import AtomicCheckpointIO
+from univa.errors import InputError
+from univa.files import atomic_write, remove_dead_temporaries, write_csv
+from univa.reporting import write_results
+from univa.train import CONFIG_DIR, train
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_atomic_write_replaces_and_leaves_nothing_else(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "out.bin"
+    for content in (b"first", b"second"):
+        with atomic_write(path) as file:
+            file.write(content)
+        assert path.read_bytes() == content
+    assert os.listdir(path.parent) == ["out.bin"]
+
+
+def test_never_overwrite_keeps_the_users_file(tmp_path: Path) -> None:
+    path = tmp_path / "preds.csv"
+    path.write_text("mine")
+    with pytest.raises(InputError, match="already exists"):
+        write_csv(path, ["a"], [[1]])
+    assert path.read_text() == "mine"
+    assert os.listdir(tmp_path) == ["preds.csv"]
+
+
+def test_an_error_while_writing_keeps_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(path, "w") as file:
+        file.write("half")
+        raise RuntimeError("writer failed")
+    assert path.read_text() == "old"
+    assert os.listdir(tmp_path) == ["results.json"]
+
+
+def test_files_get_the_users_permissions(tmp_path: Path, umask_022: None) -> None:
+    """0o666 less the umask, as any program's files; today's CSVs were mkstemp's 0o600."""
+    write_csv(tmp_path / "preds.csv", ["a"], [[1]])
+    write_csv(tmp_path / "analysis.csv", ["a"], [[1]], replace=True)
+    write_results(tmp_path, {"seed": 1})
+    AtomicCheckpointIO().save_checkpoint({"epoch": 0}, tmp_path / "last.ckpt")
+    for name in ("preds.csv", "analysis.csv", "results.json", "last.ckpt"):
+        assert mode_of(tmp_path / name) == 0o644, name
+    os.umask(0o077)
+    write_results(tmp_path, {"seed": 2})
+    assert mode_of(tmp_path / "results.json") == 0o600
+    assert json.loads((tmp_path / "results.json").read_text()) == {"seed": 2}
+
+
+def test_only_the_leftovers_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    path = tmp_path / "last.ckpt"
+    host = socket.gethostname()
+    dead = tmp_path / f".last.ckpt.{host}-{2**22 + 12345}-00ff00ff.tmp"  # above pid_max: gone
+    alive = tmp_path / f".last.ckpt.{host}-{os.getpid()}-00ff00ff.tmp"
+    elsewhere = tmp_path / ".last.ckpt.other-node-7-00ff00ff.tmp"
+    for leftover in (dead, alive, elsewhere):
+        leftover.write_bytes(b"partial")
+    remove_dead_temporaries(path)
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, elsewhere.name])
+
+
+def test_checkpoint_io_saves_what_torch_loads(tmp_path: Path) -> None:
+    state = {"state_dict": {"w": torch.arange(4.0)}, "epoch": 3}
+    AtomicCheckpointIO().save_checkpoint(state, tmp_path / "checkpoints" / "last.ckpt")
+    loaded = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert loaded["epoch"] == 3 and torch.equal(loaded["state_dict"]["w"], torch.arange(4.0))
+
+
+@pytest.mark.parametrize("trainer", ["cpu", "gpu", "ddp", "ddp4"])
+def test_every_trainer_config_saves_through_the_plugin(tmp_path: Path, trainer: str) -> None:
+    """Set in trainer/default.yaml; the strategy (DDP included) takes it from the Trainer."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(
+            config_name="train",
+            overrides=[
+                f"trainer={trainer}",
+                "trainer.accelerator=cpu",
+                "trainer.devices=2",
+                f"trainer.default_root_dir={tmp_path}",
+            ],
+        )
+    GlobalHydra.instance().clear()
+    built = instantiate(cfg.trainer, logger=False, enable_checkpointing=False)
+    assert isinstance(built.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+@pytest.mark.slow
+def test_a_run_writes_every_file_whole_with_the_users_permissions(
+    compose_cfg, monkeypatch, umask_022: None
+) -> None:
+    """Checkpoints go through AtomicCheckpointIO; no file is owner-only, none is left half."""
+    saved = []
+    real_save = AtomicCheckpointIO.save_checkpoint
+
+    def spy(self, checkpoint, path, storage_options=None):
+        saved.append(Path(path).name)
+        real_save(self, checkpoint, path, storage_options)
+
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", spy)
+    cfg = compose_cfg("dataset.size=tiny", "dataset.batch_size=8", "trainer.max_epochs=1")
+    train(cfg)
+    run = Path(cfg.paths.output_dir)
+    checkpoints = sorted((run / "checkpoints").iterdir())
+    assert sorted(saved) == [path.name for path in checkpoints]
+    for path in checkpoints:
+        torch.load(path, weights_only=True)
+    written = [*checkpoints, run / "results.json", *(run / "analysis").iterdir()]
+    assert {path.suffix for path in written} == {".ckpt", ".json", ".csv", ".png"}
+    assert {path.name: mode_of(path) for path in written} == {p.name: 0o644 for p in written}
+    assert not [path for path in run.rglob("*") if path.name.endswith(".tmp")]
