@@ -22,6 +22,8 @@ from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
 
+from univa.files import atomic_write, write_text
+
 # results.json key -> (column header, decimals): Acc and F1 are percentages, HL a fraction
 METRICS: dict[str, tuple[str, int]] = {
     "acc": ("Acc", 2),
@@ -116,7 +118,7 @@ def to_markdown(groups: list[Group], what: str = "Test metrics") -> str:
 
 def write_csv(groups: list[Group], path: Path) -> None:
     """One row per configuration with full overrides, seeds, and mean/std columns (empty std for n=1)."""
-    with path.open("w", newline="") as file:
+    with atomic_write(path, "w", newline="") as file:
         writer = csv.writer(file)
         stats = [f"{k}_{s}" for k in METRICS for s in ("mean", "std")]
         writer.writerow(["overrides", "n", "seeds", *stats])
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(1, f"error: no results.json with test metrics under {sweep_dir}\n")
     what = "Test metrics at the thresholds tuned on validation" if args.tuned else "Test metrics"
     print_table(groups, console, what)
-    (sweep_dir / MARKDOWN_FILE).write_text(to_markdown(groups, what))
+    write_text(sweep_dir / MARKDOWN_FILE, to_markdown(groups, what))
     write_csv(groups, sweep_dir / CSV_FILE)
     console.print(
         f"wrote {sweep_dir / MARKDOWN_FILE} and {sweep_dir / CSV_FILE}",

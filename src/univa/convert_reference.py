@@ -10,12 +10,12 @@ checkpoint records no data settings: evaluate and predict ask for the dataset ov
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import lightning
 import torch
 
+from univa.files import atomic_write
 from univa.reference import load_reference_checkpoint
 
 
@@ -30,13 +30,8 @@ def convert(src: str | Path, out: str | Path, text_model: str | Path | None = No
         "hyper_parameters": dict(module.hparams),
         "pytorch-lightning_version": lightning.__version__,  # Lightning's migration reads it
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("xb") as file:  # "x": a file created meanwhile is not overwritten either
-        try:
-            torch.save(checkpoint, file)
-        except BaseException:
-            os.unlink(out)  # no half-written checkpoint
-            raise
+    with atomic_write(out, replace=False) as file:  # nor one created meanwhile
+        torch.save(checkpoint, file)
     return out
 
 
@@ -58,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         path = convert(args.src, args.out, args.text_model)
-    except (FileNotFoundError, FileExistsError, ValueError) as err:  # the user's to fix: one line
+    except (OSError, ValueError) as err:  # the user's to fix: one line
         parser.exit(1, f"univa.convert_reference: error: {err}\n")
     print(f"wrote {path}; load it with univa.UniVALitModule.load_from_checkpoint")
 

@@ -225,9 +225,7 @@ def test_a_really_full_disk_keeps_last_ckpt(small_disk: Path) -> None:
     path = small_disk / "checkpoints" / "last.ckpt"
     good = save_good(path)
     big = {"state_dict": {"w": torch.ones(1_000_000)}, "epoch": 1}  # 4 MB on a 2 MB disk
-    message = one_line_error(
-        "univa.train", lambda: AtomicCheckpointIO().save_checkpoint(big, path)
-    )
+    message = one_line_error("univa.train", lambda: AtomicCheckpointIO().save_checkpoint(big, path))
     assert f"into {path.parent}: No space left on device" in message
     assert_loads_as(path, good)
     assert os.listdir(path.parent) == ["last.ckpt"]

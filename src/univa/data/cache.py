@@ -13,14 +13,14 @@ files themselves are never changed.
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from univa.files import atomic_write
 
 CACHE_DIR_NAME = ".univa_cache"
 CACHE_FORMAT = 3  # part of every cache key: a new format ignores (and replaces) older files
@@ -78,39 +78,11 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in `folder` durable (where the system can open a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write atomically, and drop older caches of the source.
-
-    The arrays and their checksum go to a temporary file in the same folder, flushed to disk,
-    then renamed over `path`: a kill or a full disk leaves the old file or none, never part of
-    one. The file is created with mode 0o666 less the umask (mkstemp's would be 0o600).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            np.savez(file, **arrays, **{CHECKSUM_KEY: checksum(arrays)})
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_folder(path.parent)
+    """Write the arrays and their checksum whole (`univa.files.atomic_write`: a kill or a full
+    disk leaves the old file or none), then drop older caches of the source."""
+    with atomic_write(path) as file:
+        np.savez(file, **arrays, **{CHECKSUM_KEY: checksum(arrays)})
     stem = path.stem.rsplit("-", 1)[0]
     for stale in path.parent.glob(f"{stem}-*.npz"):
         if stale != path:
