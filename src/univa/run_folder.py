@@ -21,8 +21,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
 from torch import nn
 
 from univa.errors import InputError, InputFileNotFoundError
@@ -171,6 +174,28 @@ class ResumeCheckpoint:
             )
 
 
+def _busy_error(output_dir: Path, fd: int) -> RunFolderInUseError:
+    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+    return RunFolderInUseError(
+        f"another run (pid {holder}) is writing into {output_dir}; wait for it to end or write "
+        "this one elsewhere with hydra.run.dir=<new folder>"
+    )
+
+
+def check_folder_is_not_busy(output_dir: Path) -> None:
+    """Refuse a folder that a living run holds (the lock is probed, not kept)."""
+    try:
+        fd = os.open(output_dir / LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _busy_error(output_dir, fd) from None
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def _folder_lock(output_dir: Path) -> Iterator[None]:
     """Hold `<output_dir>/.univa.lock` exclusively; refuse at once if another process holds it.
@@ -185,12 +210,9 @@ def _folder_lock(output_dir: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+            error = _busy_error(output_dir, fd)
             os.close(fd)
-            raise RunFolderInUseError(
-                f"another run (pid {holder}) is writing into {output_dir}; wait for it to end or "
-                "write this one elsewhere with hydra.run.dir=<new folder>"
-            ) from None
+            raise error from None
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
@@ -200,7 +222,7 @@ def _folder_lock(output_dir: Path) -> Iterator[None]:
         os.close(fd)  # released and removed meanwhile: lock the current file
     try:
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         path.unlink(missing_ok=True)
@@ -245,3 +267,25 @@ def interruption_message(output_dir: Path) -> str:
     else:
         parts.append("no checkpoint was written: start the run again in a new folder")
     return "; ".join(parts)
+
+
+class RunFolderGuard(Callback):
+    """Refuse a used or busy run folder before Hydra writes its `.hydra/` record into it.
+
+    `train` claims the folder itself (`claim_run_folder`), but Hydra has by then replaced the
+    folder's `.hydra/config.yaml` with the refused run's: this checks first, from the
+    command's config, and ends the command in one line. Runs of a multirun get new folders.
+    """
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        output_dir = Path(config.hydra.run.dir).absolute()
+        if not output_dir.is_dir() or not is_job_leader():
+            return
+        ckpt_path = config.get("ckpt_path")
+        resume_from = output_dir / CHECKPOINTS / LAST if ckpt_path == "last" else ckpt_path
+        try:
+            check_folder_is_not_busy(output_dir)
+            if not restart_count():
+                check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
+        except RunFolderInUseError as error:
+            raise SystemExit(f"univa.{config.hydra.job.name}: error: {error}") from None
