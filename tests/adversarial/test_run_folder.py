@@ -204,10 +204,10 @@ def test_two_concurrent_runs_into_one_folder_one_is_refused_the_other_finishes(
         "trainer.max_epochs=1", "analysis.enabled=false", "test=false",
     ]  # fmt: skip
     hold = [
-        "+callbacks.hold._target_=test_run_folder.HoldTheFolder",
+        "+callbacks.hold._target_=adversarial.test_run_folder.HoldTheFolder",
         f"+callbacks.hold.signal_dir={tmp_path}",
     ]
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
     first = subprocess.Popen(
         [*command, *hold], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
