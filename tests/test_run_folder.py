@@ -126,11 +126,13 @@ def test_the_guard_refuses_a_used_folder_before_hydra_writes_into_it(
     used: Path, tmp_path: Path
 ) -> None:
     def config(run_dir: Path, ckpt_path: str | None = None):
-        hydra = {"run": {"dir": str(run_dir)}, "job": {"name": "train"}}
-        return OmegaConf.create({"hydra": hydra, "ckpt_path": ckpt_path})
+        hydra = {"run": {"dir": str(run_dir)}}
+        return OmegaConf.create({"hydra": hydra, "task_name": "train", "ckpt_path": ckpt_path})
 
+    guard = RunFolderGuard(commands=["train"])
     with pytest.raises(SystemExit, match=r"^univa.train: error: .* holds another run's"):
-        RunFolderGuard().on_run_start(config(used))
-    RunFolderGuard().on_run_start(config(used, "last"))
-    RunFolderGuard().on_run_start(config(tmp_path / "new"))
+        guard.on_run_start(config(used))
+    guard.on_run_start(config(used, "last"))
+    guard.on_run_start(config(tmp_path / "new"))
     assert not (tmp_path / "new").exists()
+    RunFolderGuard(commands=["evaluate"]).on_run_start(config(used))  # not a command it guards

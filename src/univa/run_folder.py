@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from univa.errors import InputError, InputFileNotFoundError
@@ -277,15 +277,20 @@ class RunFolderGuard(Callback):
     command's config, and ends the command in one line. Runs of a multirun get new folders.
     """
 
+    def __init__(self, commands: list[str]) -> None:
+        self.commands = set(commands)  # the `task_name`s whose runs own their folder
+
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        output_dir = Path(config.hydra.run.dir).absolute()
-        if not output_dir.is_dir() or not is_job_leader():
+        if config.get("task_name") not in self.commands or not is_job_leader():
             return
-        ckpt_path = config.get("ckpt_path")
+        output_dir = Path(config.hydra.run.dir).absolute()
+        if not output_dir.is_dir():
+            return
+        ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
         resume_from = output_dir / CHECKPOINTS / LAST if ckpt_path == "last" else ckpt_path
         try:
             check_folder_is_not_busy(output_dir)
             if not restart_count():
                 check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
         except RunFolderInUseError as error:
-            raise SystemExit(f"univa.{config.hydra.job.name}: error: {error}") from None
+            raise SystemExit(f"univa.{config.task_name}: error: {error}") from None
