@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 import pickle
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,9 +130,20 @@ class ResumeCheckpoint:
     @classmethod
     def read(cls, path: Path) -> ResumeCheckpoint:
         """Open `path` without unpickling code (memory-mapped, cheap) and check its contents."""
+        if not zipfile.is_zipfile(path):  # what torch.save writes; damage shows at its end
+            raise CheckpointError(
+                f"cannot resume from {path}: not a readable checkpoint (not the zip archive "
+                "torch saves: damaged, truncated or another kind of file)"
+            )
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except (RuntimeError, EOFError, ValueError, OSError, pickle.UnpicklingError) as error:
+        except pickle.UnpicklingError as error:
+            found = [line for line in str(error).splitlines() if "GLOBAL" in line]
+            raise CheckpointError(
+                f"cannot resume from {path}: it holds objects other than tensors and plain "
+                f"values, refused without running them ({' '.join(found).strip()})"
+            ) from error
+        except (RuntimeError, EOFError, ValueError, OSError) as error:
             reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
             raise CheckpointError(
                 f"cannot resume from {path}: not a readable checkpoint, damaged or truncated "
