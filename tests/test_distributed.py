@@ -97,6 +97,7 @@ def test_two_process_ddp_multirun_counts_every_test_utterance_once(tmp_path: Pat
         assert results["test"]["num_samples"] == num_test
         assert len(list((job / "checkpoints").glob("*.ckpt"))) == 2  # best + last, written once
         assert (job / "train_ddp_process_1.log").is_file()  # the worker ran in this folder
+        assert not (job / ".univa.lock").exists()  # each job released its folder
         (run,) = offline_runs(job / "wandb")  # rank 0's only
         assert run.exit_code == 0
         assert run.summary["test/micro_f1"] == pytest.approx(results["test"]["micro_f1"])

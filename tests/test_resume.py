@@ -2,6 +2,7 @@
 SIGTERM leaves a checkpoint and a message saying where to resume."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import open_dict
 
-from univa.train import train
+from univa.train import InterruptedRunError, train
 
 RUN = [
     "dataset.size=tiny",
@@ -40,6 +41,16 @@ class KillAfterEpochs(Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch == self.epochs:
             raise KilledError
+
+
+class SigtermInTheFirstEpoch(Callback):
+    """A scheduler's SIGTERM during the first epoch's second step: no epoch completed."""
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == 0 and batch_idx == 1:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 @pytest.mark.slow
@@ -86,3 +97,19 @@ def test_sigterm_saves_the_state_and_says_where_to_resume(tmp_path: Path) -> Non
     (run_dir,) = tmp_path.glob("logs/train/runs/*")
     assert (run_dir / "checkpoints" / "on_exception.ckpt").is_file()
     assert not (run_dir / "results.json").exists()
+
+
+@pytest.mark.slow
+def test_sigterm_in_the_first_epoch_names_no_last_ckpt(compose_cfg) -> None:
+    cfg = compose_cfg(
+        *RUN[:2], "trainer.max_epochs=1", "analysis.enabled=false",
+        "+callbacks.term._target_=test_resume.SigtermInTheFirstEpoch",
+    )  # fmt: skip
+    with pytest.raises(InterruptedRunError) as interrupted:
+        train(cfg)
+    checkpoints = Path(cfg.paths.output_dir) / "checkpoints"
+    message = str(interrupted.value)
+    assert not (checkpoints / "last.ckpt").exists()
+    assert f"the state reached is in {checkpoints / 'on_exception.ckpt'}" in message
+    assert "no epoch was completed, so there is no last.ckpt" in message
+    assert f"ckpt_path={checkpoints / 'last.ckpt'}" not in message

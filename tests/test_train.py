@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -188,14 +189,24 @@ def test_untested_run_tunes_and_analyses_on_validation_only(compose_cfg) -> None
 
 
 @pytest.mark.slow
-def test_a_second_run_in_the_same_folder_replaces_the_runs_own_outputs(compose_cfg) -> None:
-    """E.g. a resume with a fixed hydra.run.dir: results and analysis are rewritten."""
+def test_a_run_continues_its_folder_only_when_asked_and_lightning_warns_of_nothing(
+    compose_cfg,
+) -> None:
+    """`ckpt_path=last` continues this folder's run from `last.ckpt` and replaces its results
+    and analysis; the path reaches Lightning explicitly, so it picks nothing by itself (a fresh
+    run into the folder is refused: tests/adversarial/test_run_folder.py)."""
     cfg = compose_cfg(*TINY, "trainer.max_epochs=1")
-    train(cfg)
     output_dir = Path(cfg.paths.output_dir)
-    first = (output_dir / "analysis" / "predictions_test.csv").stat().st_mtime_ns
-    with open_dict(cfg):
-        cfg.seed = 7
-    train(cfg)
-    assert json.loads((output_dir / "results.json").read_text())["seed"] == 7
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(cfg)
+        first = (output_dir / "analysis" / "predictions_test.csv").stat().st_mtime_ns
+        with open_dict(cfg):
+            cfg.ckpt_path = "last"
+            cfg.trainer.max_epochs = 2
+        train(cfg)
+    assert [str(w.message) for w in caught if "ckpt_path" in str(w.message)] == []
+    results = json.loads((output_dir / "results.json").read_text())
+    assert Path(results["best_checkpoint"]).parent == output_dir / "checkpoints"
+    assert torch.load(output_dir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
     assert (output_dir / "analysis" / "predictions_test.csv").stat().st_mtime_ns > first

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, Checkpoint
 from torch import Tensor
 
 from univa.errors import UniVAError
@@ -93,3 +94,24 @@ class EpochThroughput(Callback):
             {"train/utterances_per_sec": utterances / seconds, "train/epoch_seconds": seconds},
             rank_zero_only=True,
         )
+
+
+class SaveOnException(Checkpoint):
+    """Save the state reached when a run stops on an exception (SIGTERM, Ctrl-C, a crash).
+
+    Lightning's `OnExceptionCheckpoint` does the same but also makes every `fit` without a
+    `ckpt_path` resume from the newest checkpoint it finds (a second run into a used folder
+    silently continued the first). This one only saves; the run folder decides what is
+    resumed (`univa.run_folder`). Removed after a run that ends normally, like Lightning's.
+    """
+
+    def __init__(self, dirpath: str, filename: str = "on_exception") -> None:
+        self.ckpt_path = os.path.join(dirpath, f"{filename}.ckpt")
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        trainer.save_checkpoint(self.ckpt_path)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        trainer.strategy.remove_checkpoint(self.ckpt_path)

@@ -28,6 +28,7 @@ from univa.lit_module import UniVALitModule
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table, write_results
 from univa.run_analysis import analyse_run
+from univa.run_folder import ResumeCheckpoint, claim_run_folder, interruption_message
 from univa.tracking import (
     finish_tracking,
     log_analysis,
@@ -80,9 +81,17 @@ def distributed_job_scope() -> Iterator[None]:
 
 
 def train(cfg: DictConfig) -> float:
-    """Fit, validate and test one run described by `cfg`; return the best validation micro-F1."""
+    """Fit, validate and test one run described by `cfg`; return the best validation micro-F1.
+
+    The run owns its output folder meanwhile and resumes only from the checkpoint `ckpt_path`
+    names (`last`: the folder's own `checkpoints/last.ckpt`); see `univa.run_folder`.
+    """
+    check_options(cfg)
     with distributed_job_scope():
-        return _fit_and_test(cfg)
+        share_output_dir_with_workers()
+        output_dir = Path(cfg.paths.output_dir)
+        with claim_run_folder(output_dir, cfg.get("ckpt_path")) as resume:
+            return _fit_and_test(cfg, resume)
 
 
 class InterruptedRunError(UniVAError):
@@ -109,15 +118,15 @@ def check_options(cfg: DictConfig) -> None:
     threshold_grid(**analysis.thresholds, include=cfg.model.get("threshold", 0.18))
 
 
-def _fit_and_test(cfg: DictConfig) -> float:
-    check_options(cfg)
-    share_output_dir_with_workers()
+def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
     datamodule = build_datamodule(cfg)
     # seeded after the data: generating or caching it must not change the initial weights
     L.seed_everything(cfg.seed, workers=True)
     module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
+    if resume:
+        resume.check_fits(module)
 
     callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
     name_sweep_runs(cfg)
@@ -127,7 +136,7 @@ def _fit_and_test(cfg: DictConfig) -> float:
     failed = True
     try:
         start_tracking(trainer.loggers, cfg)
-        results = _fit_and_test_module(cfg, trainer, module, datamodule, callbacks)
+        results = _fit_and_test_module(cfg, trainer, module, datamodule, callbacks, resume)
         failed = False
     finally:
         finish_tracking(trainer.loggers, failed)
@@ -140,24 +149,20 @@ def _fit_and_test_module(
     module: UniVALitModule,
     datamodule: UniVADataModule,
     callbacks: list[Callback],
+    resume: ResumeCheckpoint | None,
 ) -> dict:
     """Fit, then validate and test the best checkpoint; on rank 0 analyse it and write results."""
     output_dir = Path(cfg.paths.output_dir)
-    # univa checkpoints hold plain values only: load them without unpickling code
+    # an explicit path or None: Lightning picks no checkpoint of its own; univa checkpoints
+    # hold plain values only: load them without unpickling code
+    ckpt_path = str(resume.path) if resume else None
     try:
-        trainer.fit(
-            module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True
-        )
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     except SystemExit:  # how Lightning ends a run on SIGTERM or Ctrl-C, after saving its state
         if not (trainer.interrupted or trainer.received_sigterm):
             raise
     if trainer.interrupted or trainer.received_sigterm:
-        checkpoints = output_dir / "checkpoints"
-        raise InterruptedRunError(
-            f"training was interrupted (SIGTERM or Ctrl-C); the state reached is in "
-            f"{checkpoints / 'on_exception.ckpt'}; resume from the last completed epoch with "
-            f"ckpt_path={checkpoints / 'last.ckpt'}"
-        )
+        raise InterruptedRunError(interruption_message(output_dir))
 
     checkpoint = next((c for c in callbacks if isinstance(c, ModelCheckpoint)), None)
     best_path = checkpoint.best_model_path if checkpoint and checkpoint.best_model_path else None

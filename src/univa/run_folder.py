@@ -1,0 +1,308 @@
+"""A run's output folder: which checkpoint it resumes from, and one run per folder.
+
+Lightning resumes by itself whenever it can (its `OnExceptionCheckpoint` turns `ckpt_path=None`
+into "the newest checkpoint around"), so a second run into a used folder silently continued the
+first one. Here a run resumes only when asked (`ckpt_path=PATH`, or `ckpt_path=last` for exactly
+`<output_dir>/checkpoints/last.ckpt`) or when the scheduler restarts the same job; a fresh run
+into a folder holding another run's checkpoints is refused, and while a run lives it holds an
+exclusive lock on its folder so that a second one started into it is refused too.
+
+The processes of one job share its folder by design (Lightning's DDP relaunch, torchrun and
+srun ranks): only the job's leader, global rank 0, takes the lock and checks for other runs.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import pickle
+import zipfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from univa.errors import InputError, InputFileNotFoundError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+LAST = "last.ckpt"
+ON_EXCEPTION = "on_exception.ckpt"
+LOCK = ".univa.lock"
+# what Lightning needs to continue training, beyond the weights
+TRAINING_STATE = ("state_dict", "optimizer_states", "lr_schedulers", "loops", "epoch")
+# rank variables of the launchers that start one job's processes: Lightning's DDP relaunch
+# (LOCAL_RANK, NODE_RANK), torchrun (RANK, LOCAL_RANK, GROUP_RANK), srun (SLURM_PROCID)
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
+# restarts of the same job by its scheduler: SLURM's requeue, torchrun's --max-restarts
+RESTART_VARIABLES = ("SLURM_RESTART_COUNT", "TORCHELASTIC_RESTART_COUNT")
+
+
+class RunFolderInUseError(InputError):
+    """Another run owns the output folder (it holds that run's checkpoints, or it is running)."""
+
+
+class CheckpointError(InputError):
+    """The checkpoint to resume from is missing, damaged or not a univa training checkpoint."""
+
+
+def _int_variable(environ: Mapping[str, str], name: str) -> int:
+    try:
+        return int(environ.get(name, "0"))
+    except ValueError:
+        return 0
+
+
+def is_job_leader(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether this process is its job's global rank 0: the one that owns the run folder."""
+    return all(_int_variable(environ, name) == 0 for name in RANK_VARIABLES)
+
+
+def restart_count(environ: Mapping[str, str] = os.environ) -> int:
+    """How often the scheduler restarted this job (0 for a first start)."""
+    return max(_int_variable(environ, name) for name in RESTART_VARIABLES)
+
+
+def checkpoints_in(output_dir: Path) -> list[Path]:
+    """The checkpoints a run left in `output_dir` (Lightning's SLURM `hpc_ckpt_*` included)."""
+    found = [*(output_dir / CHECKPOINTS).glob("*.ckpt"), *output_dir.glob("hpc_ckpt_*.ckpt")]
+    return sorted(path for path in found if path.is_file())
+
+
+def resume_path(
+    ckpt_path: str | None, output_dir: Path, environ: Mapping[str, str] = os.environ
+) -> Path | None:
+    """The checkpoint this run continues from: the one asked for, or None for a fresh run.
+
+    `last` is exactly `<output_dir>/checkpoints/last.ckpt`, the end of the last completed epoch
+    (never `on_exception.ckpt`, a mid-epoch state: continuing from it is not an exact resume).
+    A job restarted by its scheduler continues from that file when it exists.
+    """
+    last = output_dir / CHECKPOINTS / LAST
+    if ckpt_path is None:
+        restarts = restart_count(environ)
+        if restarts and last.is_file():
+            log.info("restart %d of this job: resuming from %s", restarts, last)
+            return last
+        return None
+    path = last if str(ckpt_path) == "last" else Path(ckpt_path)
+    if not path.is_file():
+        hint = "no epoch of a run in this folder has completed" if path == last else "not a file"
+        raise InputFileNotFoundError(f"ckpt_path={ckpt_path}: {path} does not exist ({hint})")
+    return path
+
+
+def check_folder_is_free(output_dir: Path, resume_from: Path | None) -> None:
+    """Refuse a run that would write over another run's checkpoints.
+
+    A run may write into a folder holding checkpoints only to continue from one of them.
+    """
+    found = checkpoints_in(output_dir)
+    own = resume_from is not None and resume_from.resolve().parent in {
+        (output_dir / CHECKPOINTS).resolve(),
+        output_dir.resolve(),
+    }
+    if not found or own:
+        return
+    names = ", ".join(path.name for path in found[:3]) + (", ..." if len(found) > 3 else "")
+    raise RunFolderInUseError(
+        f"{output_dir} already holds another run's checkpoints ({names}); continue that run with "
+        f"hydra.run.dir={output_dir} ckpt_path=last, or write this one elsewhere with "
+        "hydra.run.dir=<new folder>"
+    )
+
+
+@dataclass(frozen=True)
+class ResumeCheckpoint:
+    """A checked training checkpoint: the shapes of its weights, to compare with the model."""
+
+    path: Path
+    shapes: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def read(cls, path: Path) -> ResumeCheckpoint:
+        """Open `path` without unpickling code (memory-mapped, cheap) and check its contents."""
+        if not zipfile.is_zipfile(path):  # what torch.save writes; damage shows at its end
+            raise CheckpointError(
+                f"cannot resume from {path}: not a readable checkpoint (not the zip archive "
+                "torch saves: damaged, truncated or another kind of file)"
+            )
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except pickle.UnpicklingError as error:
+            found = [line for line in str(error).splitlines() if "GLOBAL" in line]
+            raise CheckpointError(
+                f"cannot resume from {path}: it holds objects other than tensors and plain "
+                f"values, refused without running them ({' '.join(found).strip()})"
+            ) from error
+        except (RuntimeError, EOFError, ValueError, OSError) as error:
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+            raise CheckpointError(
+                f"cannot resume from {path}: not a readable checkpoint, damaged or truncated "
+                f"({type(error).__name__}: {reason})"
+            ) from error
+        missing = (
+            [key for key in TRAINING_STATE if key not in checkpoint]
+            if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict)
+            else list(TRAINING_STATE)
+        )
+        if missing:
+            raise CheckpointError(
+                f"cannot resume from {path}: not a univa training checkpoint (no "
+                f"{', '.join(missing)}); a checkpoint holding weights only is for univa.evaluate "
+                "and univa.predict"
+            )
+        shapes = {
+            key: tuple(value.shape)
+            for key, value in checkpoint["state_dict"].items()
+            if isinstance(value, torch.Tensor)
+        }
+        return cls(path, shapes)
+
+    def check_fits(self, model: nn.Module) -> None:
+        """Refuse a checkpoint of another architecture (size, layers, modalities) in one line."""
+        expected = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+        problems = [f"{key} missing" for key in expected.keys() - self.shapes.keys()]
+        problems += [f"unexpected {key}" for key in self.shapes.keys() - expected.keys()]
+        problems += [
+            f"{key} of shape {list(self.shapes[key])}, the model's is {list(shape)}"
+            for key, shape in expected.items()
+            if key in self.shapes and self.shapes[key] != shape
+        ]
+        if problems:
+            shown = "; ".join(sorted(problems)[:3]) + ("; ..." if len(problems) > 3 else "")
+            raise CheckpointError(
+                f"cannot resume from {self.path}: it holds another model than the one configured "
+                f"({len(problems)} differences: {shown}); resume with the run's own model "
+                "overrides"
+            )
+
+
+def _busy_error(output_dir: Path, fd: int) -> RunFolderInUseError:
+    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+    return RunFolderInUseError(
+        f"another run (pid {holder}) is writing into {output_dir}; wait for it to end or write "
+        "this one elsewhere with hydra.run.dir=<new folder>"
+    )
+
+
+def check_folder_is_not_busy(output_dir: Path) -> None:
+    """Refuse a folder that a living run holds (the lock is probed, not kept)."""
+    try:
+        fd = os.open(output_dir / LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _busy_error(output_dir, fd) from None
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _folder_lock(output_dir: Path) -> Iterator[None]:
+    """Hold `<output_dir>/.univa.lock` exclusively; refuse at once if another process holds it.
+
+    An `flock` dies with its process, so a killed run never leaves a stale lock. The file is
+    removed on release, while still locked; a run that opened it just before checks, once
+    locked, that it still is the file at that path.
+    """
+    path = output_dir / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            error = _busy_error(output_dir, fd)
+            os.close(fd)
+            raise error from None
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)  # released and removed meanwhile: lock the current file
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+@contextmanager
+def claim_run_folder(
+    output_dir: Path, ckpt_path: str | None, environ: Mapping[str, str] = os.environ
+) -> Iterator[ResumeCheckpoint | None]:
+    """Own `output_dir` for this run's life and give the checked checkpoint to resume from.
+
+    Nothing is read but the checkpoint, so every refusal comes before the data. The job's
+    other processes (DDP workers, ranks) neither lock nor refuse: their leader did. Nor does a
+    job restarted by its scheduler refuse the checkpoints its earlier start left.
+    """
+    resume_from = resume_path(ckpt_path, output_dir, environ)
+    checkpoint = ResumeCheckpoint.read(resume_from) if resume_from else None
+    if not is_job_leader(environ):
+        yield checkpoint
+        return
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(output_dir):
+        if not restart_count(environ):
+            check_folder_is_free(output_dir, resume_from)
+        yield checkpoint
+
+
+def interruption_message(output_dir: Path) -> str:
+    """What an interrupted run left to continue from, naming only files that exist."""
+    state, last = output_dir / CHECKPOINTS / ON_EXCEPTION, output_dir / CHECKPOINTS / LAST
+    parts = ["training was interrupted (SIGTERM or Ctrl-C)"]
+    if state.is_file():
+        parts.append(f"the state reached is in {state}")
+    if last.is_file():
+        parts.append(f"resume from the last completed epoch with ckpt_path={last}")
+    elif state.is_file():
+        parts.append(
+            "no epoch was completed, so there is no last.ckpt to resume from exactly: start the "
+            f"run again in a new folder, or continue mid-epoch with ckpt_path={state}"
+        )
+    else:
+        parts.append("no checkpoint was written: start the run again in a new folder")
+    return "; ".join(parts)
+
+
+class RunFolderGuard(Callback):
+    """Refuse a used or busy run folder before Hydra writes its `.hydra/` record into it.
+
+    `train` claims the folder itself (`claim_run_folder`), but Hydra has by then replaced the
+    folder's `.hydra/config.yaml` with the refused run's: this checks first, from the
+    command's config, and ends the command in one line. Runs of a multirun get new folders.
+    """
+
+    def __init__(self, commands: list[str]) -> None:
+        self.commands = set(commands)  # the `task_name`s whose runs own their folder
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if config.get("task_name") not in self.commands or not is_job_leader():
+            return
+        output_dir = Path(config.hydra.run.dir).absolute()
+        if not output_dir.is_dir():
+            return
+        ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
+        resume_from = output_dir / CHECKPOINTS / LAST if ckpt_path == "last" else ckpt_path
+        try:
+            check_folder_is_not_busy(output_dir)
+            if not restart_count():
+                check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
+        except RunFolderInUseError as error:
+            raise SystemExit(f"univa.{config.task_name}: error: {error}") from None

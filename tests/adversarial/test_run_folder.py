@@ -1,0 +1,236 @@
+"""Hostile and faulty run folders: a used folder, a busy folder, bad resume checkpoints.
+
+Each case ends in one clear error before any data is read (the dataset points at a missing
+folder, so reading it would fail otherwise), with the files already there left as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from lightning.pytorch.callbacks import Callback
+from omegaconf import open_dict
+
+from univa import UniVALitModule
+from univa.errors import UniVAError
+from univa.run_folder import LOCK, ResumeCheckpoint, claim_run_folder
+from univa.train import train
+
+NO_DATA = ["dataset=mosei", "dataset.data_dir={tmp}/no_data"]
+SPEC = {
+    "labels": ["a", "b", "c"],
+    "input_dims": {"text": 6, "audio": 5, "vision": 4},
+    "max_lens": {"text": 3, "audio": 3, "vision": 3},
+}
+TINY_MODEL = {"num_heads": 2, "ffn_size": 16, "num_layers": {"text": 1, "audio": 1, "vision": 1}}
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def used_folder(folder: Path) -> dict[str, bytes]:
+    """A folder holding a finished run's checkpoints and results."""
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "last.ckpt").write_bytes(b"the first run's last epoch")
+    (folder / "checkpoints" / "epoch003-miF150.00.ckpt").write_bytes(b"the first run's best")
+    (folder / "results.json").write_text('{"seed": 1}')
+    (folder / ".hydra").mkdir()
+    (folder / ".hydra" / "config.yaml").write_text("seed: 1\n")
+    return snapshot(folder)
+
+
+def training_checkpoint(path: Path, hidden_size: int) -> Path:
+    """A checkpoint with Lightning's training state around a tiny univa network."""
+    module = UniVALitModule(**SPEC, hidden_size=hidden_size, **TINY_MODEL)
+    state = {"optimizer_states": [], "lr_schedulers": [], "loops": {}, "epoch": 1}
+    torch.save({"state_dict": module.state_dict(), **state}, path)
+    return path
+
+
+def train_into(compose_cfg, tmp_path: Path, output_dir: Path, *overrides: str) -> None:
+    cfg = compose_cfg(*(o.format(tmp=tmp_path) for o in [*NO_DATA, *overrides]))
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    train(cfg)
+
+
+def test_a_fresh_run_into_another_runs_folder_is_refused_before_reading_data(
+    compose_cfg, tmp_path: Path
+) -> None:
+    folder = tmp_path / "used"
+    before = used_folder(folder)
+    with pytest.raises(UniVAError, match=r"already holds another run's checkpoints.*ckpt_path=last"):
+        train_into(compose_cfg, tmp_path, folder, "seed=7")
+    assert snapshot(folder) == before
+
+
+def test_last_means_this_folders_last_ckpt_never_on_exception(compose_cfg, tmp_path: Path) -> None:
+    folder = tmp_path / "interrupted"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "on_exception.ckpt").write_bytes(b"a mid-epoch state")
+    before = snapshot(folder)
+    with pytest.raises(FileNotFoundError, match=r"ckpt_path=last: .*last.ckpt does not exist"):
+        train_into(compose_cfg, tmp_path, folder, "ckpt_path=last")
+    assert snapshot(folder) == before
+
+
+@pytest.mark.parametrize(
+    "content",
+    [os.urandom(4096), b"", b"PK\x03\x04 a zip header and nothing else"],
+    ids=["random bytes", "empty", "truncated"],
+)
+def test_a_damaged_resume_checkpoint_is_refused_naming_it(
+    compose_cfg, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "damaged.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(UniVAError, match=rf"cannot resume from {path}: not a readable checkpoint"):
+        train_into(compose_cfg, tmp_path, tmp_path / "run", f"ckpt_path={path}")
+
+
+def test_a_truncated_real_checkpoint_is_refused(tmp_path: Path) -> None:
+    whole = training_checkpoint(tmp_path / "whole.ckpt", hidden_size=8)
+    cut = tmp_path / "cut.ckpt"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(UniVAError, match=rf"cannot resume from {cut}: not a readable"):
+        ResumeCheckpoint.read(cut)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(
+    compose_cfg, tmp_path: Path
+) -> None:
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    path = tmp_path / "hostile.ckpt"
+    torch.save({"state_dict": {}, "epoch": Payload()}, path)
+    refused = rf"cannot resume from {path}: .* refused without running them \(.*posix.system"
+    with pytest.raises(UniVAError, match=refused):
+        train_into(compose_cfg, tmp_path, tmp_path / "run", f"ckpt_path={path}")
+    assert not marker.exists()
+
+
+def test_a_weights_only_checkpoint_is_refused_for_resuming(compose_cfg, tmp_path: Path) -> None:
+    path = tmp_path / "weights.ckpt"
+    module = UniVALitModule(**SPEC, hidden_size=8, **TINY_MODEL)
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": {}}, path)
+    with pytest.raises(UniVAError, match=r"not a univa training checkpoint \(no optimizer_states"):
+        train_into(compose_cfg, tmp_path, tmp_path / "run", f"ckpt_path={path}")
+
+
+def test_a_checkpoint_of_another_model_size_is_refused_before_training(
+    compose_cfg, tmp_path: Path
+) -> None:
+    path = training_checkpoint(tmp_path / "h8.ckpt", hidden_size=8)
+    cfg = compose_cfg("dataset.size=tiny", f"ckpt_path={path}", "analysis.enabled=false")
+    with pytest.raises(UniVAError, match=r"h8.ckpt: it holds another model .* of shape \[8"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()  # nothing trained
+    checkpoint = ResumeCheckpoint.read(path)
+    checkpoint.check_fits(UniVALitModule(**SPEC, hidden_size=8, **TINY_MODEL))  # its own: fine
+
+
+def _hold(folder: Path, held) -> None:
+    with claim_run_folder(folder, None):
+        held.set()
+        time.sleep(600)
+
+
+def test_a_busy_folder_is_refused_and_the_lock_dies_with_a_killed_run(tmp_path: Path) -> None:
+    """A run holding the folder refuses a second one; SIGKILLed, it leaves no stale lock."""
+    folder = tmp_path / "busy"
+    context = multiprocessing.get_context("fork")  # a run of its own, without a fresh import
+    held = context.Event()
+    holder = context.Process(target=_hold, args=(folder, held), daemon=True)
+    holder.start()
+    try:
+        assert held.wait(60)
+        busy = rf"another run \(pid {holder.pid}\) is writing into {folder}"
+        with pytest.raises(UniVAError, match=busy), claim_run_folder(folder, None):
+            pass
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.join()
+    with claim_run_folder(folder, None):
+        assert (folder / LOCK).is_file()
+    assert not (folder / LOCK).exists()  # released: nothing left in the run's folder
+
+
+@pytest.mark.slow
+def test_cli_refuses_a_used_folder_in_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "used"
+    before = used_folder(folder)
+    overrides = [o.format(tmp=tmp_path) for o in NO_DATA]
+    command = [sys.executable, "-m", "univa.train", f"hydra.run.dir={folder}", *overrides]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"univa.train: error: {folder} already holds another run's")
+    assert "ckpt_path=last" in line and "hydra.run.dir=" in line
+    assert snapshot(folder) == before  # Hydra's record of the first run included
+
+
+class HoldTheFolder(Callback):
+    """Keeps a run going, its folder locked, until the test lets it go."""
+
+    def __init__(self, signal_dir: str) -> None:
+        self.signal_dir = Path(signal_dir)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        (self.signal_dir / "holding").touch()
+        deadline = time.monotonic() + 300
+        while not (self.signal_dir / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_into_one_folder_one_is_refused_the_other_finishes(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "shared"
+    command = [
+        sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}",
+        f"hydra.run.dir={folder}", "dataset.size=tiny", "dataset.batch_size=8",
+        "trainer.max_epochs=1", "analysis.enabled=false", "test=false",
+    ]  # fmt: skip
+    hold = [
+        "+callbacks.hold._target_=adversarial.test_run_folder.HoldTheFolder",
+        f"+callbacks.hold.signal_dir={tmp_path}",
+    ]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
+    first = subprocess.Popen(
+        [*command, *hold], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (tmp_path / "holding").exists():
+            assert first.poll() is None and time.monotonic() < deadline, first.stderr.read()
+            time.sleep(0.05)
+        record = snapshot(folder / ".hydra")
+        second = subprocess.run([*command, "seed=7"], capture_output=True, text=True, timeout=300)
+    finally:
+        (tmp_path / "go").touch()
+    _, first_err = first.communicate(timeout=300)
+    assert first.returncode == 0, first_err[-3000:]
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    (line,) = second.stderr.strip().splitlines()
+    assert line.startswith(f"univa.train: error: another run (pid {first.pid}) is writing into")
+    assert json.loads((folder / "results.json").read_text())["seed"] == 1111
+    assert (folder / "checkpoints" / "last.ckpt").is_file()
+    assert snapshot(folder / ".hydra") == record  # the first run's record, not the refused one's
+    assert not (folder / LOCK).exists()
