@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
 from univa.cli import (
-    CONFIG_DIR,
     UsageError,
     build_datamodule,
     build_trainer,
@@ -23,8 +21,8 @@ from univa.cli import (
     chosen_split,
     load_module,
 )
+from univa.command import entry_point
 from univa.data.released import SPLITS
-from univa.errors import exit_on_user_error
 from univa.files import write_csv
 
 
@@ -65,10 +63,7 @@ def predict(cfg: DictConfig) -> Path:
     return output
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
-def main(cfg: DictConfig) -> None:
-    with exit_on_user_error("univa.predict"):
-        predict(cfg)
+main = entry_point("univa.predict", "predict", predict)
 
 
 if __name__ == "__main__":
