@@ -11,6 +11,7 @@ untouched.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import os
@@ -30,7 +31,7 @@ from hydra.errors import (
 )
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from univa.cli import CONFIG_DIR
 from univa.config_check import check_config, first_line
@@ -51,13 +52,15 @@ def entry_point(
     @functools.wraps(task)  # Hydra names the job (and its log) after the task's module
     def run_task(cfg: DictConfig) -> Any:
         output_dir = _job_output_dir()
+        log_dir = OmegaConf.select(cfg, "paths.log_dir", throw_on_resolution_failure=False)
         try:
             with exit_on_user_error(program):
                 check_config(cfg)
                 return task(cfg)
         except BaseException:
             if output_dir is not None:
-                remove_unused_run_folder(output_dir)
+                with contextlib.suppress(OSError):  # the task's error is the one to report
+                    remove_unused_run_folder(output_dir, log_dir and Path(log_dir).absolute())
             raise
 
     hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(
@@ -99,7 +102,7 @@ def composition_message(error: Exception) -> str:
     if isinstance(error, OverrideParseException):
         return f"cannot read the override '{error.override}': {first_line(error)}"
     cause = error.__cause__
-    if isinstance(cause, ConfigKeyError):  # also ConfigAttributeError: a key not in the config
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError):  # a key not in the config
         return unknown_key_message(cause)
     if isinstance(cause, OmegaConfBaseException):
         value = "" if cause.value is None else f"={cause.value}"
@@ -107,7 +110,7 @@ def composition_message(error: Exception) -> str:
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
 
 
-def unknown_key_message(error: ConfigKeyError) -> str:
+def unknown_key_message(error: ConfigKeyError | ConfigAttributeError) -> str:
     """`model.temprature is not a key of the config; did you mean model.temperature?`"""
     key = str(error.full_key or error.key)
     prefix, _, name = key.rpartition(".")
@@ -128,29 +131,36 @@ def _job_output_dir() -> Path | None:
     return None if OmegaConf.is_missing(runtime, "output_dir") else Path(runtime.output_dir)
 
 
-def remove_unused_run_folder(output_dir: Path) -> None:
-    """Remove the run folder of a failed job if it holds only what Hydra wrote (`.hydra/`,
-    the job's log); then its sweep folder if that holds only Hydra's `multirun.yaml`.
-    Anything else (checkpoints, results, a user's file) keeps the folder as it is."""
-    if not _only_hydra_files(
-        output_dir, {HYDRA_OUTPUT_SUBDIR, f"{HydraConfig.get().job.name}.log"}
-    ):
+def remove_unused_run_folder(output_dir: Path, log_dir: Path | None) -> None:
+    """After a failed job, remove its run folder if that holds only what Hydra wrote there
+    (`.hydra/`, the job's log); then, up to `log_dir` (kept), the folders Hydra made around it
+    that are now empty or, for a multirun's folder, hold only Hydra's `multirun.yaml`.
+    Anything else (a checkpoint, results, a user's file) keeps its folder as it is."""
+    hydra_files = {HYDRA_OUTPUT_SUBDIR, f"{HydraConfig.get().job.name}.log"}
+    if not _holds_only(output_dir, hydra_files):
         return
-    shutil.rmtree(output_dir, ignore_errors=True)
-    sweep = output_dir.parent
-    if HydraConfig.get().mode == RunMode.MULTIRUN and _only_hydra_files(
-        sweep, {HYDRA_MULTIRUN_FILE}
-    ):
-        shutil.rmtree(sweep, ignore_errors=True)
+    shutil.rmtree(output_dir)
+    if log_dir is None or not output_dir.is_relative_to(log_dir):  # a folder of the user's
+        parents = [output_dir.parent] if HydraConfig.get().mode == RunMode.MULTIRUN else []
+    else:
+        parents = list(output_dir.relative_to(log_dir).parents)[:-1]
+        parents = [log_dir / parent for parent in parents]
+    for folder in parents:
+        if _holds_only(folder, {HYDRA_MULTIRUN_FILE}):
+            shutil.rmtree(folder)
+        else:
+            return
 
 
-def _only_hydra_files(folder: Path, names: set[str]) -> bool:
-    if not folder.is_dir():
+def _holds_only(folder: Path, names: set[str]) -> bool:
+    """`folder` holds nothing but plain files and Hydra's `.hydra/` config files, all named in
+    `names` (an empty folder too)."""
+    if not folder.is_dir() or folder.is_symlink():
         return False
     for entry in folder.iterdir():
         if entry.name not in names or entry.is_symlink():
             return False
-        if entry.is_dir() and entry.name == HYDRA_OUTPUT_SUBDIR:
+        if entry.name == HYDRA_OUTPUT_SUBDIR and entry.is_dir():
             if not all(child.is_file() and child.suffix == ".yaml" for child in entry.iterdir()):
                 return False
         elif not entry.is_file():

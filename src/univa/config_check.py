@@ -75,14 +75,17 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     defaults = compose(
         config_name=hydra_cfg.job.config_name, overrides=[str(o.input_line) for o in groups]
     )
-    for override in values:
-        key = override.key_or_group
+    for key in dict.fromkeys(o.key_or_group for o in values):  # the last value of a key wins
         value = _select(cfg, key)
         expected = _expected_by_target(cfg, key, value)
         if expected is None:
             expected = _expected_by_default(_select(defaults, key), value)
         if expected:
-            raise InputError(f"{override.input_line}: {key} expects {expected}")
+            raise InputError(f"{key}={_text(value)}: expected {expected}")
+
+
+def _text(value: Any) -> str:
+    return OmegaConf.to_yaml(value).strip() if OmegaConf.is_config(value) else str(value)
 
 
 def _select(cfg: DictConfig, key: str) -> Any:
@@ -110,8 +113,8 @@ def _expected_by_default(default: Any, value: Any) -> str:
 
 
 def _expected_by_target(cfg: DictConfig, key: str, value: Any) -> str | None:
-    """What the `_target_` whose parameter `key` is accepts: "" when `value` fits, None when
-    its type hint says nothing usable (no target, no hint, or a non-scalar type)."""
+    """What the `_target_` whose parameter `key` is accepts: "" when `value` fits or the hint
+    allows more than scalars, None when there is no target or no hint for `key`."""
     parent_key, _, name = key.rpartition(".")
     parent = _select(cfg, parent_key) if parent_key else cfg
     if not isinstance(parent, DictConfig) or "_target_" not in parent:
@@ -125,7 +128,7 @@ def _expected_by_target(cfg: DictConfig, key: str, value: Any) -> str | None:
         return None
     allowed = _scalar_options(hints[name])
     if allowed is None:
-        return None
+        return ""
     return "" if any(_fits(value, option) for option in allowed) else _describe(allowed)
 
 
@@ -157,7 +160,9 @@ def _fits(value: Any, option: Any) -> bool:
 
 
 def _describe(options: list) -> str:
-    literals = [str(option[1]) for option in options if isinstance(option, tuple)]
+    literals = list(
+        dict.fromkeys(str(option[1]) for option in options if isinstance(option, tuple))
+    )
     names = [SCALARS[option][1] for option in options if option in SCALARS]
     if type(None) in options:
         names.append("null")
