@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -29,6 +29,7 @@ from hydra.errors import (
     OverrideParseException,
     SearchPathException,
 )
+from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
@@ -73,7 +74,9 @@ def entry_point(
             try:
                 hydra_app()
             except COMPOSITION_ERRORS as error:
-                raise SystemExit(f"{program}: error: {composition_message(error)}") from None
+                SweepFolderCleanup.remove_unused()
+                message = " ".join(composition_message(error).splitlines())
+                raise SystemExit(f"{program}: error: {message}") from None
 
     main.__doc__ = f"`python -m {program} [overrides]` (Hydra's command line)."
     return main
@@ -133,23 +136,52 @@ def _job_output_dir() -> Path | None:
 
 def remove_unused_run_folder(output_dir: Path, log_dir: Path | None) -> None:
     """After a failed job, remove its run folder if that holds only what Hydra wrote there
-    (`.hydra/`, the job's log); then, up to `log_dir` (kept), the folders Hydra made around it
-    that are now empty or, for a multirun's folder, hold only Hydra's `multirun.yaml`.
-    Anything else (a checkpoint, results, a user's file) keeps its folder as it is."""
-    hydra_files = {HYDRA_OUTPUT_SUBDIR, f"{HydraConfig.get().job.name}.log"}
-    if not _holds_only(output_dir, hydra_files):
-        return
-    shutil.rmtree(output_dir)
-    if log_dir is None or not output_dir.is_relative_to(log_dir):  # a folder of the user's
-        parents = [output_dir.parent] if HydraConfig.get().mode == RunMode.MULTIRUN else []
+    (`.hydra/`, the job's log), then the folders around it that Hydra made and that are now
+    unused. Anything else (a checkpoint, results, a user's file) keeps its folder as it is."""
+    hydra_cfg = HydraConfig.get()
+    if _holds_only(output_dir, {HYDRA_OUTPUT_SUBDIR, f"{hydra_cfg.job.name}.log"}):
+        shutil.rmtree(output_dir)
+        _remove_unused_parents(output_dir, log_dir, hydra_cfg.mode == RunMode.MULTIRUN)
+
+
+def remove_unused_sweep_folder(sweep_dir: Path, log_dir: Path | None) -> None:
+    """After a multirun failed before its first job ran, remove its folder if that holds only
+    Hydra's `multirun.yaml`, then the now empty folders Hydra made above it."""
+    if _holds_only(sweep_dir, {HYDRA_MULTIRUN_FILE}):
+        shutil.rmtree(sweep_dir)
+        _remove_unused_parents(sweep_dir, log_dir, multirun=False)
+
+
+def _remove_unused_parents(folder: Path, log_dir: Path | None, multirun: bool) -> None:
+    """Up to `log_dir` (kept), the empty folders above `folder`, or a sweep folder holding only
+    `multirun.yaml`. Outside `log_dir` the folders are the user's: only the sweep folder of a
+    multirun job is Hydra's."""
+    if log_dir is None or not folder.is_relative_to(log_dir):
+        parents = [folder.parent] if multirun else []
     else:
-        parents = list(output_dir.relative_to(log_dir).parents)[:-1]
-        parents = [log_dir / parent for parent in parents]
-    for folder in parents:
-        if _holds_only(folder, {HYDRA_MULTIRUN_FILE}):
-            shutil.rmtree(folder)
-        else:
+        parents = [log_dir / parent for parent in list(folder.relative_to(log_dir).parents)[:-1]]
+    for parent in parents:
+        if not _holds_only(parent, {HYDRA_MULTIRUN_FILE}):
             return
+        shutil.rmtree(parent)
+
+
+class SweepFolderCleanup(Callback):
+    """A Hydra callback (conf/hydra/default.yaml) that records each multirun's folder, so that
+    a sweep whose jobs do not compose (a misspelt key) leaves no folder behind."""
+
+    started: ClassVar[list[tuple[Path, Path | None]]] = []
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        log_dir = OmegaConf.select(config, "paths.log_dir", throw_on_resolution_failure=False)
+        sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
+        self.started.append((sweep_dir, log_dir and Path(log_dir).absolute()))
+
+    @classmethod
+    def remove_unused(cls) -> None:
+        while cls.started:
+            with contextlib.suppress(OSError):
+                remove_unused_sweep_folder(*cls.started.pop())
 
 
 def _holds_only(folder: Path, names: set[str]) -> bool:
