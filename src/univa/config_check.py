@@ -13,6 +13,7 @@ import typing
 from typing import Any, Literal, Union
 
 from hydra import compose
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_class
@@ -39,7 +40,7 @@ def check_config(cfg: DictConfig) -> None:
         OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
         raise InputError(f"{error.full_key}: {first_line(error)}") from None
-    if HydraConfig.initialized():
+    if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
         check_override_types(cfg, HydraConfig.get())
     check_accelerator(cfg.get("trainer"))
 
