@@ -70,6 +70,7 @@ def entry_point(
 
     def main() -> None:
         quiet_library_noise()
+        SweepFolderCleanup.started.clear()  # only this command's sweeps
         with _hydra_errors_raised():
             try:
                 hydra_app()
