@@ -9,6 +9,12 @@ from omegaconf import OmegaConf
 
 from univa.train import CONFIG_DIR
 
+ABLATION_SWITCHES = {
+    "no_contrastive": "contrastive",
+    "no_va_positives": "va_positives",
+    "no_label_prior": "label_prior",
+}
+
 GROUPS = [
     "dataset",
     "text",
@@ -20,6 +26,7 @@ GROUPS = [
     "hydra",
     "debug",
     "preset",
+    "ablation",
 ]
 
 
@@ -175,3 +182,72 @@ def test_ablation_experiments_keep_their_preset_and_flip_one_switch(
     assert cfg.model[switch] is False
     for key in ("lr", "temperature", "alpha", "delta", "num_layers"):
         assert cfg.model[key] == preset[key], key
+
+
+@pytest.mark.parametrize("ablation", options("ablation"))
+@pytest.mark.parametrize(
+    "choices",
+    [
+        ("dataset=synthetic", "text=glove", "trainer=cpu"),
+        ("dataset=synthetic", "text=roberta", "trainer=ddp"),
+        ("dataset=mosei", "text=glove", "trainer=gpu"),
+        ("dataset=m3ed", "text=roberta", "trainer=ddp4"),
+    ],
+)
+def test_ablation_composes_with_any_dataset_text_and_trainer(
+    compose_cfg, ablation: str, choices: tuple[str, ...]
+) -> None:
+    plain = compose_cfg(*choices)
+    cfg = compose_cfg(*choices, f"ablation={ablation}")
+    switch = ABLATION_SWITCHES[ablation]
+    assert cfg.model[switch] is False
+    assert cfg.trainer == plain.trainer and cfg.dataset == plain.dataset  # nothing pinned
+    others = {key: value for key, value in plain.model.items() if key != switch}
+    assert {key: cfg.model[key] for key in others} == others
+
+
+def test_experiment_files_use_the_ablation_group(compose_cfg) -> None:
+    for experiment in options("experiment"):
+        cfg = compose_cfg(f"experiment={experiment}")
+        ablation = cfg.hydra.runtime.choices["ablation"]
+        assert experiment.endswith(ablation) and cfg.task_name == experiment
+
+
+def test_tags_default_to_an_empty_list(compose_cfg) -> None:
+    assert list(compose_cfg().tags) == []
+    assert list(compose_cfg("tags=[baseline,seed_sweep]").tags) == ["baseline", "seed_sweep"]
+
+
+def test_the_progress_bar_counts_epochs_from_one(compose_cfg) -> None:
+    from types import SimpleNamespace
+
+    bar = instantiate(compose_cfg().callbacks.rich_progress_bar)
+    bar._trainer = SimpleNamespace(max_epochs=1)
+    assert bar._get_train_description(0).strip() == "Epoch 1/1"
+    bar._trainer = SimpleNamespace(max_epochs=-1)  # no limit
+    assert bar._get_train_description(2).strip() == "Epoch 3"
+
+
+def test_tags_reach_the_loggers(compose_cfg, tmp_path: Path, monkeypatch) -> None:
+    """W&B gets them after its own (logger.wandb.tags, WANDB_TAGS); CSV/TensorBoard hparams
+    hold them with the rest of the config."""
+    import yaml
+    from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+    from univa.tracking import finish_tracking, start_tracking
+
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    cfg = compose_cfg("tags=[baseline,ablation]")
+    wandb = WandbLogger(save_dir=str(tmp_path), tags=["mine", "baseline"])
+    csv = CSVLogger(tmp_path, name="csv", version="")
+    start_tracking([wandb, csv], cfg)
+    try:
+        assert list(wandb.experiment.tags) == ["mine", "baseline", "ablation"]
+    finally:
+        finish_tracking([wandb, csv], failed=False)
+    csv.save()
+    assert yaml.safe_load((Path(csv.log_dir) / "hparams.yaml").read_text())["tags"] == [
+        "baseline",
+        "ablation",
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, Checkpoint
+from lightning.pytorch.callbacks import Callback, Checkpoint, RichProgressBar
 from torch import Tensor
 
 from univa.errors import UniVAError
@@ -115,3 +115,15 @@ class SaveOnException(Checkpoint):
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         trainer.strategy.remove_checkpoint(self.ckpt_path)
+
+
+class EpochProgressBar(RichProgressBar):
+    """Lightning's rich progress bar, counting epochs from 1: "Epoch 1/1" for a one-epoch run
+    (Lightning shows "Epoch 0/0"). Checkpoint names keep Lightning's 0-based epoch numbers."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        description = f"Epoch {current_epoch + 1}"
+        max_epochs = self.trainer.max_epochs
+        if max_epochs is not None and max_epochs >= 0:  # -1: no limit
+            description += f"/{max_epochs}"
+        return f"{description:{len(self.validation_description)}}"  # no flicker from widths

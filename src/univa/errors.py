@@ -50,4 +50,5 @@ def exit_on_user_error(program: str) -> Iterator[None]:
         cause = user_error_in(error)
         if cause is None:
             raise
-        raise SystemExit(f"{program}: error: {cause}") from None
+        message = " ".join(str(cause).splitlines())  # one line, whatever the message
+        raise SystemExit(f"{program}: error: {message}") from None

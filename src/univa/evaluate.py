@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import lightning as L
 from omegaconf import DictConfig
 
 from univa.cli import (
-    CONFIG_DIR,
     build_trainer,
     checkpoint_path,
     chosen_split,
     load_checkpoint_and_data,
 )
-from univa.errors import exit_on_user_error
+from univa.command import entry_point
 from univa.reporting import write_results
 
 # split -> (the Trainer loop that runs it, the key the module stores its summary under)
@@ -47,10 +45,7 @@ def evaluate(cfg: DictConfig) -> dict:
     return results
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    with exit_on_user_error("univa.evaluate"):
-        evaluate(cfg)
+main = entry_point("univa.evaluate", "evaluate", evaluate)
 
 
 if __name__ == "__main__":

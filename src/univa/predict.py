@@ -15,21 +15,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import DictConfig
 
 from univa.analysis import predict_at
 from univa.cli import (
-    CONFIG_DIR,
     UsageError,
     build_trainer,
     checkpoint_path,
     chosen_split,
     load_checkpoint_and_data,
 )
+from univa.command import entry_point
 from univa.data.released import SPLITS
-from univa.errors import exit_on_user_error
 from univa.files import write_csv
 from univa.lit_module import UniVALitModule
 from univa.reporting import RESULTS_FILE
@@ -116,10 +114,7 @@ def predict(cfg: DictConfig) -> Path:
     return output
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
-def main(cfg: DictConfig) -> None:
-    with exit_on_user_error("univa.predict"):
-        predict(cfg)
+main = entry_point("univa.predict", "predict", predict)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
+from univa.console import console as default_console
 from univa.files import write_text
 
 RESULTS_FILE = "results.json"
@@ -31,7 +32,7 @@ def print_results_table(
 ) -> None:
     """Acc / HL / miF1 / maF1 of the best checkpoint on valid and test (and at tuned thresholds),
     per-label test F1, then where the run's files are (`locations`: what -> where)."""
-    console = console or Console()
+    console = console or default_console()
     table = Table(title="UniVA: best checkpoint", title_style="bold")
     table.add_column("split")
     for name in ("Acc", "HL", "miF1", "maF1", "utterances"):
@@ -83,4 +84,4 @@ def print_config_tree(cfg: DictConfig, console: Console | None = None) -> None:
             OmegaConf.to_yaml(value, resolve=True) if isinstance(value, DictConfig) else str(value)
         )
         tree.add(f"[bold]{key}[/bold]").add(Syntax(text.rstrip(), "yaml", theme="ansi_dark"))
-    (console or Console()).print(tree)
+    (console or default_console()).print(tree)

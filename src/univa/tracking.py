@@ -46,10 +46,13 @@ def name_sweep_runs(cfg: DictConfig) -> None:
 
 def start_tracking(loggers: list[Logger], cfg: DictConfig) -> None:
     """Start the W&B run now, so a missing login fails before training with a fix in the message,
-    and record the whole resolved config (not only the module's arguments) with every logger."""
+    and record the whole resolved config (not only the module's arguments, and the run's `tags`)
+    with every logger."""
+    tags = [str(tag) for tag in cfg.get("tags") or []]
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             _start_wandb_run(logger)
+            _add_wandb_tags(logger, tags)
     run_keys = [key for key in cfg if key != "hydra"]
     config = OmegaConf.to_container(OmegaConf.masked_copy(cfg, run_keys), resolve=True)
     for logger in loggers:
@@ -67,6 +70,15 @@ def _start_wandb_run(logger: WandbLogger) -> None:
             f"logger=wandb could not start a W&B run ({type(error).__name__}: {error}); run "
             "`wandb login`, or log locally with logger.wandb.mode=offline (or WANDB_MODE=offline)"
         ) from error
+
+
+@rank_zero_only
+def _add_wandb_tags(logger: WandbLogger, tags: list[str]) -> None:
+    """The config's `tags` after those W&B already has (`logger.wandb.tags`, WANDB_TAGS)."""
+    run = logger.experiment
+    new = [tag for tag in tags if tag not in run.tags]
+    if new:
+        run.tags = (*run.tags, *new)
 
 
 def tracker_locations(loggers: list[Logger]) -> dict[str, str]:

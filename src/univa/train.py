@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import hydra
 import lightning as L
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
@@ -21,9 +20,11 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from univa.analysis import check_threshold_tuning, threshold_grid
-from univa.cli import CONFIG_DIR, build_datamodule
+from univa.cli import CONFIG_DIR as CONFIG_DIR  # the packaged configs, for scripts and tests
+from univa.cli import build_datamodule
+from univa.command import entry_point
 from univa.data.datamodule import UniVADataModule
-from univa.errors import InputError, UniVAError, exit_on_user_error
+from univa.errors import InputError, UniVAError
 from univa.lit_module import UniVALitModule
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table, write_results
@@ -197,10 +198,7 @@ def _fit_and_test_module(
     return results
 
 
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
-def main(cfg: DictConfig) -> float:
-    with exit_on_user_error("univa.train"):
-        return train(cfg)
+main = entry_point("univa.train", "train", train)
 
 
 if __name__ == "__main__":

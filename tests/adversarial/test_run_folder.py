@@ -70,7 +70,9 @@ def test_a_fresh_run_into_another_runs_folder_is_refused_before_reading_data(
 ) -> None:
     folder = tmp_path / "used"
     before = used_folder(folder)
-    with pytest.raises(UniVAError, match=r"already holds another run's checkpoints.*ckpt_path=last"):
+    with pytest.raises(
+        UniVAError, match=r"already holds another run's checkpoints.*ckpt_path=last"
+    ):
         train_into(compose_cfg, tmp_path, folder, "seed=7")
     assert snapshot(folder) == before
 

@@ -1,0 +1,201 @@
+"""The entry point shared by `univa.train`, `univa.evaluate` and `univa.predict`.
+
+Hydra composes the config and runs the task; every mistake on the command line ends in one
+line `univa.<command>: error: ...` on stderr and a non-zero exit, before any data is read:
+Hydra's composition errors (a misspelt key, an unknown group option, an unparsable override),
+the checks of `univa.config_check`, and the `UniVAError`s of the task. A failed task removes
+its run folder when that holds only what Hydra wrote there. Everything else of Hydra (multirun,
+sweepers, `--cfg`, `--help`, tab completion, Lightning's DDP relaunch of `sys.argv`) is
+untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import (
+    ConfigCompositionException,
+    MissingConfigException,
+    OverrideParseException,
+    SearchPathException,
+)
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+from univa.cli import CONFIG_DIR
+from univa.config_check import check_config, first_line
+from univa.console import quiet_library_noise
+from univa.errors import exit_on_user_error
+
+HYDRA_OUTPUT_SUBDIR = ".hydra"
+HYDRA_MULTIRUN_FILE = "multirun.yaml"
+# Hydra's own errors before a task runs: the command line does not compose
+COMPOSITION_ERRORS = (ConfigCompositionException, OverrideParseException, SearchPathException)
+
+
+def entry_point(
+    program: str, config_name: str, task: Callable[[DictConfig], Any]
+) -> Callable[[], None]:
+    """The `main()` of a command: Hydra's app around `task`, errors as one line."""
+
+    @functools.wraps(task)  # Hydra names the job (and its log) after the task's module
+    def run_task(cfg: DictConfig) -> Any:
+        output_dir = _job_output_dir()
+        log_dir = OmegaConf.select(cfg, "paths.log_dir", throw_on_resolution_failure=False)
+        try:
+            with exit_on_user_error(program):
+                check_config(cfg)
+                return task(cfg)
+        except BaseException:
+            if output_dir is not None:
+                with contextlib.suppress(OSError):  # the task's error is the one to report
+                    remove_unused_run_folder(output_dir, log_dir and Path(log_dir).absolute())
+            raise
+
+    hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(
+        run_task
+    )
+
+    def main() -> None:
+        quiet_library_noise()
+        SweepFolderCleanup.started.clear()  # only this command's sweeps
+        with _hydra_errors_raised():
+            try:
+                hydra_app()
+            except COMPOSITION_ERRORS as error:
+                SweepFolderCleanup.remove_unused()
+                message = " ".join(composition_message(error).splitlines())
+                raise SystemExit(f"{program}: error: {message}") from None
+
+    main.__doc__ = f"`python -m {program} [overrides]` (Hydra's command line)."
+    return main
+
+
+@contextmanager
+def _hydra_errors_raised() -> Iterator[None]:
+    """Let Hydra raise its errors instead of printing them (HYDRA_FULL_ERROR), so they can be
+    told apart and reported in one line; a bug keeps its whole traceback."""
+    previous = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = previous
+
+
+def composition_message(error: Exception) -> str:
+    """One line for an error of Hydra's config composition, naming the key or the option."""
+    if isinstance(error, MissingConfigException) and error.options and error.missing_cfg_file:
+        group, _, name = error.missing_cfg_file.rpartition("/")
+        return f"{group}={name}: no such option; {group} is one of {', '.join(error.options)}"
+    if isinstance(error, OverrideParseException):
+        return f"cannot read the override '{error.override}': {first_line(error)}"
+    cause = error.__cause__
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError):  # a key not in the config
+        return unknown_key_message(cause)
+    if isinstance(cause, OmegaConfBaseException):
+        value = "" if cause.value is None else f"={cause.value}"
+        return f"{cause.full_key}{value}: {first_line(cause)}"
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def unknown_key_message(error: ConfigKeyError | ConfigAttributeError) -> str:
+    """`model.temprature is not a key of the config; did you mean model.temperature?`"""
+    key = str(error.full_key or error.key)
+    prefix, _, name = key.rpartition(".")
+    parent = error.parent_node
+    keys = [str(k) for k in parent] if OmegaConf.is_dict(parent) else []
+    close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+    if close:
+        return (
+            f"{key} is not a key of the config; did you mean {prefix and prefix + '.'}{close[0]}?"
+        )
+    return f"{key} is not a key of the config (a new key is added with +{key}=...)"
+
+
+def _job_output_dir() -> Path | None:
+    if not HydraConfig.initialized():
+        return None
+    runtime = HydraConfig.get().runtime
+    return None if OmegaConf.is_missing(runtime, "output_dir") else Path(runtime.output_dir)
+
+
+def remove_unused_run_folder(output_dir: Path, log_dir: Path | None) -> None:
+    """After a failed job, remove its run folder if that holds only what Hydra wrote there
+    (`.hydra/`, the job's log), then the folders around it that Hydra made and that are now
+    unused. Anything else (a checkpoint, results, a user's file) keeps its folder as it is."""
+    hydra_cfg = HydraConfig.get()
+    if _holds_only(output_dir, {HYDRA_OUTPUT_SUBDIR, f"{hydra_cfg.job.name}.log"}):
+        shutil.rmtree(output_dir)
+        _remove_unused_parents(output_dir, log_dir, hydra_cfg.mode == RunMode.MULTIRUN)
+
+
+def remove_unused_sweep_folder(sweep_dir: Path, log_dir: Path | None) -> None:
+    """After a multirun failed before its first job ran, remove its folder if that holds only
+    Hydra's `multirun.yaml`, then the now empty folders Hydra made above it."""
+    if _holds_only(sweep_dir, {HYDRA_MULTIRUN_FILE}):
+        shutil.rmtree(sweep_dir)
+        _remove_unused_parents(sweep_dir, log_dir, multirun=False)
+
+
+def _remove_unused_parents(folder: Path, log_dir: Path | None, multirun: bool) -> None:
+    """Up to `log_dir` (kept), the empty folders above `folder`, or a sweep folder holding only
+    `multirun.yaml`. Outside `log_dir` the folders are the user's: only the sweep folder of a
+    multirun job is Hydra's."""
+    if log_dir is None or not folder.is_relative_to(log_dir):
+        parents = [folder.parent] if multirun else []
+    else:
+        parents = [log_dir / parent for parent in list(folder.relative_to(log_dir).parents)[:-1]]
+    for parent in parents:
+        if not _holds_only(parent, {HYDRA_MULTIRUN_FILE}):
+            return
+        shutil.rmtree(parent)
+
+
+class SweepFolderCleanup(Callback):
+    """A Hydra callback (conf/hydra/default.yaml) that records each multirun's folder, so that
+    a sweep whose jobs do not compose (a misspelt key) leaves no folder behind."""
+
+    started: ClassVar[list[tuple[Path, Path | None]]] = []
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        log_dir = OmegaConf.select(config, "paths.log_dir", throw_on_resolution_failure=False)
+        sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
+        self.started.append((sweep_dir, log_dir and Path(log_dir).absolute()))
+
+    @classmethod
+    def remove_unused(cls) -> None:
+        while cls.started:
+            with contextlib.suppress(OSError):
+                remove_unused_sweep_folder(*cls.started.pop())
+
+
+def _holds_only(folder: Path, names: set[str]) -> bool:
+    """`folder` holds nothing but plain files and Hydra's `.hydra/` config files, all named in
+    `names` (an empty folder too)."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    for entry in folder.iterdir():
+        if entry.name not in names or entry.is_symlink():
+            return False
+        if entry.name == HYDRA_OUTPUT_SUBDIR and entry.is_dir():
+            if not all(child.is_file() and child.suffix == ".yaml" for child in entry.iterdir()):
+                return False
+        elif not entry.is_file():
+            return False
+    return True

@@ -1,0 +1,172 @@
+"""Checks of a composed run config that Hydra does not make, run before any data is read.
+
+The groups' YAML files are untyped, so Hydra accepts `model.temperature=abc` and the mistake
+would surface deep in a run without naming the key; and a GPU trainer on a machine without
+one would fail inside Lightning. Each check raises an `InputError` naming the key.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from typing import Any, Literal, Union
+
+from hydra import compose
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.utils import get_class
+from lightning.fabric.accelerators import CUDAAccelerator
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from univa.errors import InputError
+
+GPU_ACCELERATORS = ("gpu", "cuda")
+# what each scalar type accepts, and how a message names it
+SCALARS: dict[type, tuple[tuple[type, ...], str]] = {
+    bool: ((bool,), "true or false"),
+    int: ((int,), "an integer"),
+    float: ((int, float), "a number"),
+    str: ((str, int, float, bool), "a string"),
+}
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Every interpolation resolves, command-line values have their key's type, and a GPU
+    trainer has a GPU."""
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as error:
+        raise InputError(f"{error.full_key}: {first_line(error)}") from None
+    if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
+        check_override_types(cfg, HydraConfig.get())
+    check_accelerator(cfg.get("trainer"))
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def check_accelerator(trainer: DictConfig | None) -> None:
+    """`trainer=gpu`, `trainer=ddp4` or `trainer.accelerator=gpu` need a visible CUDA device."""
+    if not trainer or str(trainer.get("accelerator", "")).lower() not in GPU_ACCELERATORS:
+        return
+    if CUDAAccelerator.is_available():  # NVML-based: does not initialise CUDA before a fork
+        return
+    raise InputError(
+        f"trainer.accelerator={trainer.accelerator} but no GPU was found; train on the CPU with "
+        "trainer=cpu, or run DDP processes on the CPU with trainer=ddp trainer.accelerator=cpu"
+    )
+
+
+def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
+    """Each `key=value` of the command line against its key's type: the type hint of the
+    `_target_` parameter it sets when there is one, else the type of the key's value in the
+    config composed without the command line's values."""
+    overrides = OverridesParser.create().parse_overrides(list(hydra_cfg.overrides.task))
+    choices = hydra_cfg.runtime.choices
+    groups = [o for o in overrides if o.key_or_group in choices]
+    values = [
+        o for o in overrides if o not in groups and not o.is_delete() and not o.is_hydra_override()
+    ]
+    if not values:
+        return
+    defaults = compose(
+        config_name=hydra_cfg.job.config_name, overrides=[str(o.input_line) for o in groups]
+    )
+    for key in dict.fromkeys(o.key_or_group for o in values):  # the last value of a key wins
+        value = _select(cfg, key)
+        expected = _expected_by_target(cfg, key, value)
+        if expected is None:
+            expected = _expected_by_default(_select(defaults, key), value)
+        if expected:
+            raise InputError(f"{key}={_text(value)}: expected {expected}")
+
+
+def _text(value: Any) -> str:
+    return OmegaConf.to_yaml(value).strip() if OmegaConf.is_config(value) else str(value)
+
+
+def _select(cfg: DictConfig, key: str) -> Any:
+    try:
+        return OmegaConf.select(cfg, key)
+    except OmegaConfBaseException:
+        return None
+
+
+def _expected_by_default(default: Any, value: Any) -> str:
+    """What `value` should be, judged by the key's default; "" when it fits or nothing is
+    known (no default, or null)."""
+    if default is None or value is None:
+        return ""
+    if isinstance(default, ListConfig):
+        return "" if isinstance(value, ListConfig) else f"a list, like {default}"
+    if isinstance(default, DictConfig):
+        return "" if isinstance(value, DictConfig) else "a group of keys (key=value)"
+    kind = type(default)
+    if kind not in SCALARS:
+        return ""
+    accepted, name = SCALARS[kind]
+    fits = isinstance(value, accepted) and (kind is bool or not isinstance(value, bool))
+    return "" if fits else f"{name} (its default is {default})"
+
+
+def _expected_by_target(cfg: DictConfig, key: str, value: Any) -> str | None:
+    """What the `_target_` whose parameter `key` is accepts: "" when `value` fits or the hint
+    allows more than scalars, None when there is no target or no hint for `key`."""
+    parent_key, _, name = key.rpartition(".")
+    parent = _select(cfg, parent_key) if parent_key else cfg
+    if not isinstance(parent, DictConfig) or "_target_" not in parent:
+        return None
+    try:
+        target = get_class(str(parent._target_))
+        hints = typing.get_type_hints(target.__init__)
+    except Exception:  # an unresolvable target or annotation: instantiate will tell
+        return None
+    if name not in hints or name not in inspect.signature(target).parameters:
+        return None
+    allowed = _scalar_options(hints[name])
+    if allowed is None:
+        return ""
+    return "" if any(_fits(value, option) for option in allowed) else _describe(allowed)
+
+
+def _scalar_options(hint: Any) -> list | None:
+    """The scalar types, `None` and literal values a hint allows; None if it allows more."""
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options: list = []
+        for arg in typing.get_args(hint):
+            inner = _scalar_options(arg)
+            if inner is None:
+                return None
+            options += inner
+        return options
+    if origin is Literal:
+        return [("literal", arg) for arg in typing.get_args(hint)]
+    if hint is type(None) or hint in SCALARS:
+        return [hint]
+    return None
+
+
+def _fits(value: Any, option: Any) -> bool:
+    if isinstance(option, tuple):  # ("literal", allowed value)
+        return type(value) is type(option[1]) and value == option[1]
+    if option is type(None):
+        return value is None
+    accepted = SCALARS[option][0]
+    return isinstance(value, accepted) and (option is bool or not isinstance(value, bool))
+
+
+def _describe(options: list) -> str:
+    literals = list(
+        dict.fromkeys(str(option[1]) for option in options if isinstance(option, tuple))
+    )
+    names = [SCALARS[option][1] for option in options if option in SCALARS]
+    if type(None) in options:
+        names.append("null")
+    if literals:
+        names.insert(0, "one of " + ", ".join(literals))
+    return " or ".join(names)
