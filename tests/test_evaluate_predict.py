@@ -11,11 +11,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import OmegaConf, open_dict
 
+from composing import compose_task
 from univa.cli import CONFIG_DIR, UsageError
 from univa.evaluate import evaluate
 from univa.metrics import emotion_metrics
@@ -23,22 +21,6 @@ from univa.predict import output_path, predict
 from univa.train import train
 
 TINY = ["dataset.size=tiny", "dataset.batch_size=8", "trainer.log_every_n_steps=1"]
-
-
-def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:
-    """Compose `config_name` as its `python -m univa.<task>` would, outputs in root/run."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            config_name=config_name,
-            overrides=[f"paths.root_dir={root}", *overrides],
-            return_hydra_config=True,
-        )
-    HydraConfig().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(root / "run")
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 @pytest.fixture(scope="module")

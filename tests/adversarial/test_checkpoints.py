@@ -17,12 +17,8 @@ from pathlib import Path
 import lightning
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
 
-from univa.cli import CONFIG_DIR
+from composing import compose_task
 from univa.convert_reference import main as convert_main
 from univa.data import MoseiDataModule
 from univa.data_settings import DATA_SETTINGS_KEY, record
@@ -33,22 +29,6 @@ from univa.predict import predict
 
 SMALL = {"hidden_size": 16, "num_heads": 2, "ffn_size": 32}
 UNSAFE = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
-
-
-def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:
-    """Compose as `python -m univa.<task>` would (the overrides are the user's), outputs in root."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(
-            config_name=config_name,
-            overrides=[f"paths.root_dir={root}", *overrides],
-            return_hydra_config=True,
-        )
-    HydraConfig().set_config(cfg)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(root / "run")
-    GlobalHydra.instance().clear()
-    return cfg
 
 
 class RunsCode:

@@ -32,8 +32,14 @@ def test_a_folder_holding_checkpoints_is_never_removed(monkeypatch, tmp_path: Pa
     run = tmp_path / "logs" / "train" / "runs" / "previous"
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "last.ckpt").write_bytes(b"weights")
+    # continuing the run passes the run-folder guard; the mistake is found inside the task
     failure = run_in_process(
-        monkeypatch, tmp_path, "univa.train", f"hydra.run.dir={run}", "trainer.max_epochs=x"
+        monkeypatch,
+        tmp_path,
+        "univa.train",
+        f"hydra.run.dir={run}",
+        "ckpt_path=last",
+        "trainer.max_epochs=x",
     )
     assert "trainer.max_epochs=x" in one_line(failure)
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == b"weights"
