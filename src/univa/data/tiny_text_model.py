@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import string
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast, RobertaConfig, RobertaModel
+from transformers.utils import logging as hf_logging
 
 from univa.files import building_folder
 
@@ -92,6 +94,18 @@ def _init_model(style: str, vocab_size: int, seed: int) -> RobertaModel | BertMo
         return RobertaModel(config) if style == "roberta" else BertModel(config)
 
 
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """Turn transformers' progress bars off, then back to what they were."""
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def write_tiny_text_model(
     out_dir: str | Path, sentences: Iterable[str], style: str = "roberta", seed: int = 1111
 ) -> Path:
@@ -114,5 +128,6 @@ def write_tiny_text_model(
         config = json.loads(config_path.read_text(encoding="utf-8"))
         config["tokenizer_class"] = "PreTrainedTokenizerFast"
         config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-        model.save_pretrained(tmp)
+        with _no_progress_bar():  # a one-shard model: transformers' bar is only noise
+            model.save_pretrained(tmp)
     return out
