@@ -14,7 +14,8 @@ import torch
 from omegaconf import OmegaConf, open_dict
 
 from composing import compose_task
-from univa.cli import CONFIG_DIR, UsageError
+from univa.cli import CONFIG_DIR
+from univa.errors import UsageError
 from univa.evaluate import evaluate
 from univa.metrics import emotion_metrics
 from univa.predict import output_path, predict

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics.pairwise import cosine_similarity
 
-from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.label_prior import EMOTION_VA, label_similarity
+from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS
 
 
 @pytest.mark.parametrize("labels", [MOSEI_LABELS, M3ED_LABELS])

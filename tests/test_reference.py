@@ -17,9 +17,9 @@ import torch
 from reference_model import OriginalUniVA
 from univa import UniVALitModule
 from univa.convert_reference import main as convert_main
-from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.tiny_text_model import write_tiny_text_model
 from univa.reference import load_reference_checkpoint
+from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS
 
 # The reference's `nn.KLDivLoss(reduction="mean")` is the original's and warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")

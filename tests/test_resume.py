@@ -15,7 +15,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import open_dict
 
-from univa.train import InterruptedRunError, train
+from univa.errors import InterruptedRunError
+from univa.train import train
 
 RUN = [
     "dataset.size=tiny",

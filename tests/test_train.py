@@ -12,7 +12,7 @@ import torch
 from omegaconf import open_dict
 
 from univa import UniVALitModule
-from univa.callbacks import NonFiniteLossError
+from univa.errors import NonFiniteLossError
 from univa.train import train
 
 TINY = [

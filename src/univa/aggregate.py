@@ -23,14 +23,8 @@ from rich.console import Console
 from rich.table import Table
 
 from univa.files import atomic_write, write_text
+from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
 
-# results.json key -> (column header, decimals): Acc and F1 are percentages, HL a fraction
-METRICS: dict[str, tuple[str, int]] = {
-    "acc": ("Acc", 2),
-    "hl": ("HL", 3),
-    "micro_f1": ("miF1", 2),
-    "macro_f1": ("maF1", 2),
-}
 MARKDOWN_FILE = "aggregate.md"
 CSV_FILE = "aggregate.csv"
 _SEED_OVERRIDE = re.compile(r"^\+{0,2}seed=")
@@ -54,10 +48,9 @@ class Group:
 
     def cell(self, key: str, sep: str = " ± ") -> str:
         """`mean ± std` as written in a paper; the console table uses a tighter `sep`."""
-        decimals = METRICS[key][1]
         std = self.std(key)
-        spread = "-" if np.isnan(std) else f"{std:.{decimals}f}"
-        return f"{self.mean(key):.{decimals}f}{sep}{spread}"
+        spread = "-" if np.isnan(std) else format_metric(key, std)
+        return f"{format_metric(key, self.mean(key))}{sep}{spread}"
 
 
 def configuration(run_dir: Path, sweep_dir: Path) -> tuple[str, ...]:
@@ -82,13 +75,13 @@ def collect(sweep_dir: Path, tuned: bool = False) -> tuple[list[Group], list[str
         try:
             results = json.loads(path.read_text())
             metrics = results["tuned"]["test"] if tuned else results["test"]
-            test = {metric: float(metrics[metric]) for metric in METRICS}
+            test = {metric: float(metrics[metric]) for metric in METRIC_FORMATS}
         except (ValueError, KeyError, TypeError) as error:  # unreadable, or a test=false run
             what = "tuned-threshold test" if tuned else "test"
             skipped.append(f"{path} (no {what} metrics: {type(error).__name__} {error})")
             continue
         key = configuration(path.parent, sweep_dir)
-        group = groups.setdefault(key, Group(key, [], {k: [] for k in METRICS}))
+        group = groups.setdefault(key, Group(key, [], {k: [] for k in METRIC_FORMATS}))
         group.seeds.append(int(results.get("seed", -1)))
         for metric, value in test.items():
             group.values[metric].append(value)
@@ -105,10 +98,10 @@ def labels(groups: list[Group]) -> tuple[list[str], list[str]]:
 
 def to_markdown(groups: list[Group], what: str = "Test metrics") -> str:
     rows, shared = labels(groups)
-    headers = ["Configuration", "Seeds", *(name for name, _ in METRICS.values())]
+    headers = ["Configuration", "Seeds", *map(metric_name, METRIC_FORMATS)]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" + "---:|" * (len(headers) - 1)]
     for label, group in zip(rows, groups, strict=True):
-        cells = [f"`{label}`", str(len(group.seeds)), *(group.cell(k) for k in METRICS)]
+        cells = [f"`{label}`", str(len(group.seeds)), *(group.cell(k) for k in METRIC_FORMATS)]
         lines.append("| " + " | ".join(cells) + " |")
     note = f'{what}, mean ± sample std over seeds ("-": a single run).'
     if shared:
@@ -116,14 +109,14 @@ def to_markdown(groups: list[Group], what: str = "Test metrics") -> str:
     return "\n".join([*lines, "", note]) + "\n"
 
 
-def write_csv(groups: list[Group], path: Path) -> None:
+def write_summary_csv(groups: list[Group], path: Path) -> None:
     """One row per configuration with full overrides, seeds, and mean/std columns (empty std for n=1)."""
     with atomic_write(path, "w", newline="") as file:
         writer = csv.writer(file)
-        stats = [f"{k}_{s}" for k in METRICS for s in ("mean", "std")]
+        stats = [f"{k}_{s}" for k in METRIC_FORMATS for s in ("mean", "std")]
         writer.writerow(["overrides", "n", "seeds", *stats])
         for group in groups:
-            numbers = [(group.mean(k), group.std(k)) for k in METRICS]
+            numbers = [(group.mean(k), group.std(k)) for k in METRIC_FORMATS]
             flat = ["" if np.isnan(v) else repr(v) for pair in numbers for v in pair]
             seeds = " ".join(map(str, group.seeds))
             writer.writerow([" ".join(group.overrides), len(group.seeds), seeds, *flat])
@@ -134,10 +127,10 @@ def print_table(groups: list[Group], console: Console, what: str = "Test metrics
     table = Table(title=f"{what}: mean ± std over seeds", title_style="bold")
     table.add_column("configuration", overflow="fold", min_width=13)
     table.add_column("seeds", justify="right")
-    for name, _ in METRICS.values():
-        table.add_column(name, justify="right", no_wrap=True)
+    for key in METRIC_FORMATS:
+        table.add_column(metric_name(key), justify="right", no_wrap=True)
     for label, group in zip(rows, groups, strict=True):
-        table.add_row(label, str(len(group.seeds)), *(group.cell(k, "±") for k in METRICS))
+        table.add_row(label, str(len(group.seeds)), *(group.cell(k, "±") for k in METRIC_FORMATS))
     console.print(table)
     if shared:
         console.print("shared overrides: " + " ".join(shared), highlight=False)
@@ -167,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     what = "Test metrics at the thresholds tuned on validation" if args.tuned else "Test metrics"
     print_table(groups, console, what)
     write_text(sweep_dir / MARKDOWN_FILE, to_markdown(groups, what))
-    write_csv(groups, sweep_dir / CSV_FILE)
+    write_summary_csv(groups, sweep_dir / CSV_FILE)
     console.print(
         f"wrote {sweep_dir / MARKDOWN_FILE} and {sweep_dir / CSV_FILE}",
         highlight=False,

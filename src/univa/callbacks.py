@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, Checkpoint, RichProgressBar
 from torch import Tensor
 
-from univa.errors import UniVAError
+from univa.errors import NonFiniteLossError
 
 EPOCH_STRIDE = 100_003  # a prime larger than any world size: (epoch, rank) pairs never collide
 
@@ -37,10 +37,6 @@ class RankEpochSeed(Callback):
             return
         seed = self.seed + EPOCH_STRIDE * trainer.current_epoch + trainer.global_rank
         L.seed_everything(seed % 2**32, workers=True, verbose=False)
-
-
-class NonFiniteLossError(UniVAError, RuntimeError):
-    """The training loss became NaN or infinite; the run stopped before that step's update."""
 
 
 class NonFiniteLossGuard(Callback):

@@ -27,7 +27,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """`torch.save` into a temporary file in the checkpoint's folder, fsync, then rename.
 
     Remote paths (`s3://`, ...) keep Lightning's fsspec transaction. A full disk ends in a
-    `univa.files.OutputWriteError` naming the folder, the previous checkpoint unchanged.
+    `univa.errors.OutputWriteError` naming the folder, the previous checkpoint unchanged.
     """
 
     @override

@@ -18,14 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
 from univa.data_settings import dataset_config
-from univa.errors import InputError
+from univa.errors import UsageError
 from univa.lit_module import UniVALitModule, load_error_reason
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
-
-
-class UsageError(InputError):
-    """A wrong option or input the user can fix; the message says which and what is expected."""
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:

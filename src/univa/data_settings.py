@@ -20,9 +20,8 @@ from hydra.utils import get_class
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from univa.data.released import GLOVE
 from univa.errors import InputError
-from univa.model.config import MODALITIES
+from univa.vocabulary import MODALITIES, is_glove
 
 DATA_SETTINGS_KEY = "univa_data"  # the checkpoint entry holding them
 DATASET_GROUP_DIR = Path(__file__).parent / "conf" / "dataset"
@@ -65,7 +64,7 @@ def record(datamodule: LightningDataModule) -> dict[str, Any] | None:
     if group is None:
         return None
     text_encoder = str(datamodule.text_encoder)
-    read = set(datamodule.input_dims) | ({"text"} if text_encoder != GLOVE else set())
+    read = set(datamodule.input_dims) | ({"text"} if not is_glove(text_encoder) else set())
     settings: dict[str, Any] = {
         "dataset": group,
         "data_dir": str(Path(datamodule.data_dir).resolve()),

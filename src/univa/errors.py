@@ -1,6 +1,7 @@
-"""Errors about the user's data, files and options: fixable, so reported without a traceback.
+"""Every user-facing error: a mistake or a fault the user can fix, so reported without a traceback.
 
-Each also derives from the built-in error a caller would expect (ValueError, KeyError,
+Kept in one module, importing nothing from univa, so that any layer may raise them and a caller
+finds them all in one place. Each also derives from the built-in error a caller would expect (ValueError, KeyError,
 FileNotFoundError), so code catching those keeps working.
 """
 
@@ -27,6 +28,31 @@ class InputKeyError(UniVAError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0]) if self.args else ""
+
+
+class UsageError(InputError):
+    """A wrong option or input of a command (missing `ckpt_path`, an unknown split, a checkpoint
+    that does not fit the data); the message says which and what is expected."""
+
+
+class OutputWriteError(UniVAError, OSError):
+    """A file could not be written (a full disk, a quota, a read-only or vanished folder)."""
+
+
+class RunFolderInUseError(InputError):
+    """Another run owns the output folder (it holds that run's checkpoints, or it is running)."""
+
+
+class CheckpointError(InputError):
+    """The checkpoint to resume from is missing, damaged or not a univa training checkpoint."""
+
+
+class NonFiniteLossError(UniVAError, RuntimeError):
+    """The training loss became NaN or infinite; the run stopped before that step's update."""
+
+
+class InterruptedRunError(UniVAError):
+    """The run was stopped before it finished; the message says where to resume from."""
 
 
 def user_error_in(error: BaseException) -> UniVAError | None:

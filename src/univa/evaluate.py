@@ -21,6 +21,7 @@ from univa.cli import (
 )
 from univa.command import entry_point
 from univa.reporting import write_results
+from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
 
 # split -> (the Trainer loop that runs it, the key the module stores its summary under)
 RUNS = {"valid": (L.Trainer.validate, "val"), "test": (L.Trainer.test, "test")}
@@ -38,10 +39,8 @@ def evaluate(cfg: DictConfig) -> dict:
     if trainer.is_global_zero:
         output = write_results(Path(cfg.paths.output_dir), results)
         m = results[split]
-        print(
-            f"{split}: Acc {m['acc']:.2f}  HL {m['hl']:.3f}  miF1 {m['micro_f1']:.2f}  "
-            f"maF1 {m['macro_f1']:.2f}  ({m['num_samples']} utterances)\nresults: {output}"
-        )
+        shown = "  ".join(f"{metric_name(k)} {format_metric(k, m[k])}" for k in METRIC_FORMATS)
+        print(f"{split}: {shown}  ({m['num_samples']} utterances)\nresults: {output}")
     return results
 
 

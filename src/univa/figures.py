@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from univa.analysis import SplitOutputs, project_2d
 from univa.files import atomic_write
+from univa.vocabulary import metric_name
 
 VA_NAMES = ("valence", "arousal")
 
@@ -43,7 +44,7 @@ def threshold_sweep_figure(
     figure = Figure(figsize=(7, 3.5), layout="constrained")
     ax = figure.subplots()
     for key in ("micro_f1", "macro_f1"):
-        ax.plot(thresholds.numpy(), sweep[key].numpy(), label=key)
+        ax.plot(thresholds.numpy(), sweep[key].numpy(), label=metric_name(key))
     ax.axvline(fixed, ls="--", c="k", lw=1, label=f"fixed {fixed:g}")
     if tuned is not None and bool((tuned == tuned[0]).all()):
         ax.axvline(float(tuned[0]), ls=":", c="r", lw=1.5, label=f"tuned {float(tuned[0]):.2f}")

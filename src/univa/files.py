@@ -20,13 +20,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from univa.errors import InputError, UniVAError
+from univa.errors import InputError, OutputWriteError, UniVAError
 
 TEMPORARY_SUFFIX = ".tmp"
-
-
-class OutputWriteError(UniVAError, OSError):
-    """A file could not be written (a full disk, a quota, a read-only or vanished folder)."""
 
 
 def _temporary_tag() -> str:

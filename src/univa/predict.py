@@ -20,17 +20,17 @@ from omegaconf import DictConfig
 
 from univa.analysis import predict_at
 from univa.cli import (
-    UsageError,
     build_trainer,
     checkpoint_path,
     chosen_split,
     load_checkpoint_and_data,
 )
 from univa.command import entry_point
-from univa.data.released import SPLITS
+from univa.errors import UsageError
 from univa.files import write_csv
 from univa.lit_module import UniVALitModule
 from univa.reporting import RESULTS_FILE
+from univa.vocabulary import SPLITS
 
 
 def output_path(cfg: DictConfig) -> Path:

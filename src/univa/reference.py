@@ -16,10 +16,9 @@ from typing import Any
 
 import torch
 
-from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
-from univa.data.released import GLOVE
 from univa.errors import InputError, InputFileNotFoundError
 from univa.lit_module import UniVALitModule, load_error_reason
+from univa.vocabulary import GLOVE, M3ED_LABELS, MODALITIES, MOSEI_LABELS, is_glove
 
 DATASET_LABELS = {"MOSEI": MOSEI_LABELS, "M3ED": M3ED_LABELS}
 # The original weighs MOSEI's text 3x inside the contrastive loss (its `models.py`).
@@ -27,7 +26,6 @@ CONTRASTIVE_WEIGHTS = {
     "MOSEI": {"text": 3.0, "audio": 1.0, "vision": 1.0},
     "M3ED": {"text": 1.0, "audio": 1.0, "vision": 1.0},
 }
-MODALITIES = ("text", "audio", "vision")  # the original always uses all three
 # Saved config attribute -> (univa option, cast), all required.
 CONFIG_OPTIONS: dict[str, tuple[str, type]] = {
     "num_attention_heads": ("num_heads", int),
@@ -113,7 +111,7 @@ def _shape(state: dict[str, torch.Tensor], key: str, path: Path) -> torch.Size:
 def _text_encoder(config: argparse.Namespace, text_model: str | Path | None, path: Path) -> str:
     """The `text_encoder` option: glove, or the PLM folder (`text_model`, else the saved path)."""
     name = _config_value(config, "text_plm_checkpoint", path)
-    if name == GLOVE:
+    if is_glove(name):
         return GLOVE
     saved = _config_value(config, "text_plm_path", path)
     folder = Path(text_model if text_model is not None else saved)
@@ -148,7 +146,7 @@ def module_options(
         raise InputError(
             f"{path}: fc.0.weight has {num_labels} rows but {dataset} has {len(labels)} labels"
         )
-    features = [m for m in MODALITIES if m != "text" or text_encoder == GLOVE]
+    features = [m for m in MODALITIES if m != "text" or is_glove(text_encoder)]
     projections = {m: "text_linear_glove" if m == "text" else f"{m}_linear" for m in features}
     ffn = re.compile(rf"{_LAYER}intermediate\.dense\.weight")  # not the PLM's own layers
     ffn_sizes = [value.shape[0] for key, value in state.items() if ffn.fullmatch(key)]
@@ -161,7 +159,7 @@ def module_options(
         },
         "num_layers": {m: _num_layers(state, m) for m in features},
         "text_encoder": text_encoder,
-        "modalities": list(MODALITIES),
+        "modalities": list(MODALITIES),  # the original always uses all three
         "hidden_size": fused // len(MODALITIES),
         # The original's BCE branch still scores with KL and thresholds exp(sigmoid); univa's
         # "bce" is the consistent version of it. The paper's runs all use KL.

@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from univa.console import console as default_console
 from univa.files import write_text
+from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
 
 RESULTS_FILE = "results.json"
 
@@ -35,7 +36,7 @@ def print_results_table(
     console = console or default_console()
     table = Table(title="UniVA: best checkpoint", title_style="bold")
     table.add_column("split")
-    for name in ("Acc", "HL", "miF1", "maF1", "utterances"):
+    for name in (*map(metric_name, METRIC_FORMATS), "utterances"):
         table.add_column(name, justify="right")
     tuned = results.get("tuned", {})
     rows = {split: results[split] for split in ("val", "test") if split in results}
@@ -46,12 +47,7 @@ def print_results_table(
     }
     for name, m in rows.items():
         table.add_row(
-            name,
-            f"{m['acc']:.2f}",
-            f"{m['hl']:.3f}",
-            f"{m['micro_f1']:.2f}",
-            f"{m['macro_f1']:.2f}",
-            str(m["num_samples"]),
+            name, *(format_metric(k, m[k]) for k in METRIC_FORMATS), str(m["num_samples"])
         )
     console.print(table)
     if "test" in results:
@@ -59,11 +55,11 @@ def print_results_table(
         labels = list(results["test"]["per_label_f1"])
         for label in labels:
             per_label.add_column(label, justify="right")
-        per_label.add_row(*(f"{results['test']['per_label_f1'][label]:.2f}" for label in labels))
+        f1 = results["test"]["per_label_f1"]  # shown like maF1, their mean
+        per_label.add_row(*(format_metric("macro_f1", f1[label]) for label in labels))
         console.print(per_label)
-        console.print(
-            f"best constant prediction on test: miF1 {results['test']['best_constant_micro_f1']:.2f}"
-        )
+        constant = format_metric("micro_f1", results["test"]["best_constant_micro_f1"])
+        console.print(f"best constant prediction on test: {metric_name('micro_f1')} {constant}")
     where = {
         "results": str(output_dir / RESULTS_FILE),
         "best checkpoint": results["best_checkpoint"],

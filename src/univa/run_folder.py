@@ -29,7 +29,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from univa.errors import InputError, InputFileNotFoundError
+from univa.errors import CheckpointError, InputFileNotFoundError, RunFolderInUseError
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,6 @@ TRAINING_STATE = ("state_dict", "optimizer_states", "lr_schedulers", "loops", "e
 RANK_VARIABLES = ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID")
 # restarts of the same job by its scheduler: SLURM's requeue, torchrun's --max-restarts
 RESTART_VARIABLES = ("SLURM_RESTART_COUNT", "TORCHELASTIC_RESTART_COUNT")
-
-
-class RunFolderInUseError(InputError):
-    """Another run owns the output folder (it holds that run's checkpoints, or it is running)."""
-
-
-class CheckpointError(InputError):
-    """The checkpoint to resume from is missing, damaged or not a univa training checkpoint."""
 
 
 def _int_variable(environ: Mapping[str, str], name: str) -> int:

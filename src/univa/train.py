@@ -24,7 +24,7 @@ from univa.cli import CONFIG_DIR as CONFIG_DIR  # the packaged configs, for scri
 from univa.cli import build_datamodule
 from univa.command import entry_point
 from univa.data.datamodule import UniVADataModule
-from univa.errors import InputError, UniVAError
+from univa.errors import InputError, InterruptedRunError
 from univa.lit_module import UniVALitModule
 from univa.metrics import best_constant_micro_f1
 from univa.reporting import print_config_tree, print_results_table, write_results
@@ -93,10 +93,6 @@ def train(cfg: DictConfig) -> float:
         output_dir = Path(cfg.paths.output_dir)
         with claim_run_folder(output_dir, cfg.get("ckpt_path")) as resume:
             return _fit_and_test(cfg, resume)
-
-
-class InterruptedRunError(UniVAError):
-    """The run was stopped before it finished; the message says where to resume from."""
 
 
 def check_options(cfg: DictConfig) -> None:

@@ -22,9 +22,9 @@ import torch
 from matplotlib.figure import Figure
 
 from univa.checkpoint_io import AtomicCheckpointIO
-from univa.errors import InputError, exit_on_user_error
+from univa.errors import InputError, OutputWriteError, exit_on_user_error
 from univa.figures import save_figures
-from univa.files import OutputWriteError, atomic_write, write_csv
+from univa.files import atomic_write, write_csv
 from univa.reporting import write_results
 from univa.train import train
 

@@ -10,8 +10,8 @@ from original_loader import original_plm_rows
 
 from univa.data import M3EDDataModule, MoseiDataModule, SyntheticDataModule
 from univa.data.dataset import collate_trimmed
-from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
 from univa.data.tokenization import load_tokenizer
+from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS
 
 KEYS = {
     "text",

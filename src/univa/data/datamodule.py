@@ -12,13 +12,13 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler, Sequential
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
 from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
-from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
-from univa.data.released import FEATURE_MODALITIES, GLOVE, SPLITS, check_dataset_dir, read_split
+from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
 from univa.errors import InputError
+from univa.vocabulary import GLOVE, M3ED_LABELS, MODALITIES, MOSEI_LABELS, SPLITS, is_glove
 
 
 class UniVADataModule(L.LightningDataModule):
@@ -34,7 +34,7 @@ class UniVADataModule(L.LightningDataModule):
     def __init__(
         self,
         data_dir: str | Path,
-        text_encoder: str = "glove",
+        text_encoder: str = GLOVE,
         batch_size: int = 32,
         va_norm: VANorm = "reference",
         eval_batch_size: int | None = None,
@@ -64,12 +64,12 @@ class UniVADataModule(L.LightningDataModule):
         if self.datasets:
             return
         check_dataset_dir(self.data_dir, self.name)
-        tokenizer = None if self.text_encoder == GLOVE else load_tokenizer(self.text_encoder)
+        tokenizer = None if is_glove(self.text_encoder) else load_tokenizer(self.text_encoder)
         for split in SPLITS:
             self.datasets[split] = self._read_split(split, tokenizer)
 
     def _read_split(self, split: str, tokenizer) -> EmotionDataset:
-        modalities = FEATURE_MODALITIES if tokenizer is None else ("audio", "vision")
+        modalities = MODALITIES if tokenizer is None else ("audio", "vision")
         arrays = read_split(self.data_dir, self.name, split, modalities)
         if arrays.labels.shape[1] != len(self.labels):
             raise InputError(

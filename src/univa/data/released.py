@@ -20,10 +20,8 @@ import numpy as np
 from univa.data.cache import CACHE_DIR_NAME, cached_arrays
 from univa.data.safe_pickle import RefusedGlobalError, load_data_pickle
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
+from univa.vocabulary import MODALITIES
 
-SPLITS: tuple[str, ...] = ("train", "valid", "test")
-GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
-FEATURE_MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 _FOLDERS = {"text": "T", "audio": "A", "vision": "V"}
 NON_FINITE_KEY = "non_finite_replaced"  # cached beside a modality's arrays
 
@@ -195,7 +193,7 @@ def read_modality(data_dir: Path, name: str, split: str, modality: str) -> dict[
 
 
 def read_split(
-    data_dir: Path, name: str, split: str, modalities: tuple[str, ...] = FEATURE_MODALITIES
+    data_dir: Path, name: str, split: str, modalities: tuple[str, ...] = MODALITIES
 ) -> SplitArrays:
     """Read the pickles of one split of dataset `name`: audio (with the labels), vision, and
     GloVe text unless `modalities` leaves it out (the PLM path reads text elsewhere)."""

@@ -37,11 +37,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from univa.data.labels import M3ED_LABELS, MOSEI_LABELS
-from univa.data.released import SPLITS
 from univa.data.tiny_text_model import write_tiny_text_model
 from univa.files import building_folder
 from univa.label_prior import EMOTION_VA
+from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS, SPLITS
 
 T = TypeVar("T")
 

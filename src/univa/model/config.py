@@ -6,10 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from univa.data.released import GLOVE
 from univa.errors import InputError
+from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
-MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
 
 
@@ -55,7 +54,7 @@ class UniVAConfig:
         if not 0.0 < self.threshold < 1.0:
             raise InputError(f"model.threshold must lie in (0, 1), got {self.threshold}")
         feature_modalities = [
-            m for m in self.modalities if m != "text" or self.text_encoder == GLOVE
+            m for m in self.modalities if m != "text" or is_glove(self.text_encoder)
         ]
         for modality in feature_modalities:
             for name, table in (

@@ -6,9 +6,10 @@ import torch
 from torch import nn
 
 from univa.label_prior import label_similarity
-from univa.model.config import GLOVE, UniVAConfig
+from univa.model.config import UniVAConfig
 from univa.model.encoder import SequenceEncoder
 from univa.model.plm import PLMTextEncoder
+from univa.vocabulary import is_glove
 
 
 class UniVA(nn.Module):
@@ -30,7 +31,7 @@ class UniVA(nn.Module):
     def _encoder(self, modality: str) -> nn.Module:
         """A PLM for text when `text_encoder` names one, else a transformer over features."""
         config = self.config
-        if modality == "text" and config.text_encoder != GLOVE:
+        if modality == "text" and not is_glove(config.text_encoder):
             return PLMTextEncoder(config.text_encoder, config.hidden_size, config.fc_dropout)
         return SequenceEncoder(
             modality=modality,
