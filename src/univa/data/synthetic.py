@@ -40,7 +40,7 @@ import numpy as np
 from univa.data.tiny_text_model import write_tiny_text_model
 from univa.files import building_folder
 from univa.label_prior import EMOTION_VA
-from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS, SPLITS
+from univa.vocabulary import M3ED_LABELS, MODALITIES, MOSEI_LABELS, SPLITS
 
 T = TypeVar("T")
 
@@ -181,7 +181,7 @@ def _make_world(spec: FlavorSpec, rng: np.random.Generator) -> _World:
         word_vectors=np.concatenate(vectors).astype(np.float32),
         label_words=[np.arange(s, s + len(v)) for s, v in zip(starts, vocab[1:], strict=True)],
         directions={m: rng.normal(0.0, 1.0, (len(keys), d)) for m, d in dims.items()},
-        va_bias={m: rng.uniform(-VA_BIAS, VA_BIAS, 2) for m in ("text", "audio", "vision")},
+        va_bias={m: rng.uniform(-VA_BIAS, VA_BIAS, 2) for m in MODALITIES},
     )
 
 
