@@ -1,4 +1,7 @@
-"""The original UniVA network and losses, re-implemented plainly for tests (SPEC sections 2, 3, 10).
+"""The original UniVA network and losses, re-implemented plainly (SPEC sections 2, 3, 10).
+
+univa itself never uses this module: it is the oracle that `tests/test_reference.py` and
+`tests/test_losses.py` check univa against, and the baseline `benchmarks/train_step.py` times.
 
 Attribute names follow the original `models.py` and `modules/Transformer.py`, so `state_dict()`
 has exactly the keys of the original's checkpoints. Computation follows the original too:
