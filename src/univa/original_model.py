@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AutoModel
 
+from univa.data.released import GLOVE  # the original's sentinel is univa's
+
 
 class LayerNorm(nn.Module):
     """TF style: epsilon inside the square root."""
@@ -179,7 +181,7 @@ class OriginalUniVA(nn.Module):
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__()
         self.args = args
-        if args.text_plm_checkpoint != "glove":
+        if args.text_plm_checkpoint != GLOVE:
             self.text_plm = AutoModel.from_pretrained(args.text_plm_path)
             self.text_linear_plm = nn.Sequential(
                 nn.Linear(self.text_plm.config.hidden_size, args.hidden_size),
@@ -239,7 +241,7 @@ class OriginalUniVA(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """log_probs, predictions, classification loss (with prior), VA-aware SupCon loss."""
         args = self.args
-        if args.text_plm_checkpoint != "glove":
+        if args.text_plm_checkpoint != GLOVE:
             text = self.encode_plm_text(
                 batch["text_ids"], batch["text_mask"], batch["text_utt_mask"]
             )
