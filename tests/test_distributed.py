@@ -78,6 +78,7 @@ def _gathered_loss_worker(
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_gathered_negatives_equal_one_process_on_the_concatenated_batch() -> None:
     torch.manual_seed(0)
     features, va = torch.randn(12, 8), torch.randn(12, 2) * 0.3
