@@ -9,7 +9,7 @@ model. Inputs are random batches of MOSEI's feature widths (text 300, audio 74, 
 `--lengths` steps (random real lengths, left-aligned masks). Each variant runs in a fresh
 process so its peak memory is its own. Also counts, for one step, the aten operators dispatched
 and those that force a host-device synchronisation (TorchDispatchMode), for univa and for a
-re-implementation of the original code (tests/reference_model.py); times the contrastive loss
+re-implementation of the original code (univa.original_model); times the contrastive loss
 alone at batch 32 on one core; and profiles the share of time spent outside matrix multiplies
 and attention. Prints a table and writes JSON next to this script.
 """
@@ -34,6 +34,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from univa import UniVALitModule
 from univa.losses import va_supcon_loss
+from univa.original_model import OriginalUniVA, va_aware_supcon_loss
 from univa.train import CONFIG_DIR
 
 HERE = Path(__file__).parent
@@ -135,9 +136,6 @@ def run_variant(args: argparse.Namespace) -> dict:
 
 def count_ops(args: argparse.Namespace) -> dict:
     """aten operators and host-syncing operators of one training step, univa vs the original."""
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from reference_model import OriginalUniVA
-
     lengths = dict(zip(WIDTHS, args.lengths, strict=True))
     options = model_options(args.shape, args.overrides)
     batch = random_batch(32, lengths, torch.Generator().manual_seed(0))
@@ -180,9 +178,6 @@ def count_ops(args: argparse.Namespace) -> dict:
 
 def contrastive_loss_ms() -> dict:
     """The contrastive loss alone at batch 32, hidden 768, on one CPU core."""
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    from reference_model import va_aware_supcon_loss
-
     torch.set_num_threads(1)
     features, va = torch.randn(32, 768, requires_grad=True), torch.randn(32, 2) * 0.2
 

@@ -29,6 +29,7 @@ def no_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(CUDAAccelerator, "is_available", staticmethod(lambda: False))
 
 
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_misspelt_key_is_one_line_with_the_closest_key(tmp_path: Path) -> None:
     failure = run_subprocess(tmp_path, "univa.train", "model.temprature=0.1")
     line = assert_one_line(failure)
@@ -36,6 +37,7 @@ def test_misspelt_key_is_one_line_with_the_closest_key(tmp_path: Path) -> None:
     assert created_folders(tmp_path) == []
 
 
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_wrong_type_is_one_line_naming_the_key_and_no_run_folder_is_left(tmp_path: Path) -> None:
     failure = run_subprocess(tmp_path, "univa.train", "model.temperature=abc")
     line = assert_one_line(failure)
@@ -44,6 +46,7 @@ def test_wrong_type_is_one_line_naming_the_key_and_no_run_folder_is_left(tmp_pat
 
 
 @pytest.mark.skipif(CUDAAccelerator.is_available(), reason="this machine has a GPU")
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_gpu_trainer_without_a_gpu_is_one_line_saying_what_to_use(tmp_path: Path) -> None:
     line = assert_one_line(run_subprocess(tmp_path, "univa.train", "trainer=gpu"))
     assert "no GPU was found" in line and "trainer=cpu" in line

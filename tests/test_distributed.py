@@ -1,4 +1,5 @@
-"""Multi-process behaviour on 2 CPU processes over gloo: gathered negatives and DDP runs."""
+"""`univa.distributed` on its own, then multi-process behaviour on 2 CPU processes over gloo:
+gathered negatives and DDP runs."""
 
 import json
 import os
@@ -11,11 +12,45 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from univa import distributed
 from univa.data.samplers import UnpaddedDistributedSampler
 from univa.losses import LossConfig, contrastive_loss
 from wandb_offline import offline_runs
 
 WORLD = 2
+
+
+def test_world_size_is_one_without_a_process_group() -> None:
+    assert not dist.is_initialized()
+    assert distributed.world_size() == 1
+
+
+def test_scale_grad_keeps_the_value_and_scales_only_the_gradient() -> None:
+    value = torch.tensor([1.5, -2.0], requires_grad=True)
+    scaled = distributed.scale_grad(value, 4.0)
+    torch.testing.assert_close(scaled, value.detach())
+    (scaled * torch.tensor([1.0, 3.0])).sum().backward()
+    torch.testing.assert_close(value.grad, torch.tensor([4.0, 12.0]))
+
+
+def test_gather_puts_ranks_in_order_and_keeps_only_the_local_graph(monkeypatch) -> None:
+    """Rank 1 of 3, with all_gather replaced by what the other ranks would send."""
+    others = {0: torch.full((2, 3), 10.0), 2: torch.full((2, 3), 30.0)}
+
+    def all_gather(parts: list[torch.Tensor], sent: torch.Tensor) -> None:
+        assert not sent.requires_grad  # what goes over the wire carries no graph
+        for rank, part in enumerate(parts):
+            part.copy_(others.get(rank, sent))
+
+    monkeypatch.setattr(dist, "get_world_size", lambda: 3)
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    monkeypatch.setattr(dist, "all_gather", all_gather)
+    local = torch.arange(6.0).view(2, 3).requires_grad_()
+    gathered = distributed.gather_with_local_grad(local)
+    torch.testing.assert_close(gathered, torch.cat([others[0], local.detach(), others[2]]))
+    (gathered * torch.arange(1.0, 7.0).view(6, 1)).sum().backward()
+    # only rows 2 and 3 (this rank's) send gradient back, each its own weight
+    torch.testing.assert_close(local.grad, torch.tensor([[3.0] * 3, [4.0] * 3]))
 
 
 def _free_port() -> int:
@@ -43,6 +78,7 @@ def _gathered_loss_worker(
         dist.destroy_process_group()
 
 
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_gathered_negatives_equal_one_process_on_the_concatenated_batch() -> None:
     torch.manual_seed(0)
     features, va = torch.randn(12, 8), torch.randn(12, 2) * 0.3

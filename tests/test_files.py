@@ -17,7 +17,13 @@ from hydra.utils import instantiate
 
 from univa.checkpoint_io import AtomicCheckpointIO
 from univa.errors import InputError
-from univa.files import atomic_write, remove_dead_temporaries, write_csv
+from univa.files import (
+    atomic_write,
+    building_folder,
+    remove_dead_temporaries,
+    write_csv,
+    write_text,
+)
 from univa.reporting import write_results
 from univa.train import CONFIG_DIR, train
 
@@ -85,6 +91,63 @@ def test_only_the_leftovers_of_dead_writers_are_removed(tmp_path: Path) -> None:
         leftover.write_bytes(b"partial")
     remove_dead_temporaries(path)
     assert sorted(os.listdir(tmp_path)) == sorted([alive.name, elsewhere.name])
+
+
+def test_write_csv_writes_header_and_rows_in_utf8_with_plain_newlines(tmp_path: Path) -> None:
+    path = tmp_path / "preds.csv"
+    write_csv(path, ["utt_id", "labels"], [["été_1", "happy;sad"], ["b,2", 3]])
+    assert path.read_bytes().decode("utf-8") == 'utt_id,labels\nété_1,happy;sad\n"b,2",3\n'
+    write_csv(path, ["x"], [[1]], replace=True)  # a run's own file is replaced whole
+    assert path.read_text() == "x\n1\n"
+
+
+def test_write_text_replaces_by_default_and_refuses_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    write_text(path, "one")
+    write_text(path, "two")
+    assert path.read_text(encoding="utf-8") == "two"
+    with pytest.raises(InputError, match="already exists"):
+        write_text(path, "three", replace=False)
+    assert path.read_text(encoding="utf-8") == "two"
+
+
+def test_building_folder_appears_only_when_complete(tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    with building_folder(out) as tmp:
+        (tmp / "a.txt").write_text("a")
+        assert not out.exists()
+    assert [p.name for p in out.iterdir()] == ["a.txt"]
+    assert os.listdir(tmp_path) == ["dataset"]  # no partial folder left
+
+
+def test_building_folder_into_an_existing_folder_moves_last_entry_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "dataset"
+    out.mkdir()
+    (out / "mine.txt").write_text("kept")
+    moved: list[str] = []
+    rename = Path.rename
+
+    def recording_rename(self: Path, target: Path) -> Path:
+        moved.append(self.name)
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", recording_rename)
+    with building_folder(out, last="preprocess_data") as tmp:
+        for name in ("preprocess_data", "b", "c"):
+            (tmp / name).mkdir()
+    assert moved[-1] == "preprocess_data" and sorted(moved) == ["b", "c", "preprocess_data"]
+    assert sorted(p.name for p in out.iterdir()) == ["b", "c", "mine.txt", "preprocess_data"]
+    assert os.listdir(tmp_path) == ["dataset"]
+
+
+def test_building_folder_on_an_error_leaves_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    with pytest.raises(RuntimeError), building_folder(out) as tmp:
+        (tmp / "half.txt").write_text("half")
+        raise RuntimeError("generator failed")
+    assert os.listdir(tmp_path) == []
 
 
 def test_checkpoint_io_saves_what_torch_loads(tmp_path: Path) -> None:

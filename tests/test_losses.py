@@ -1,4 +1,5 @@
-"""The losses against slow, obviously-correct loops written here (the original code's logic)."""
+"""The losses against slow, obviously-correct loops written here (the paper's description) and
+against the original code's own algorithm (`univa.original_model`)."""
 
 import math
 
@@ -12,6 +13,7 @@ from univa.losses import (
     univa_losses,
     va_supcon_loss,
 )
+from univa.original_model import va_aware_supcon_loss
 
 
 def reference_supcon(
@@ -144,35 +146,13 @@ def test_invalid_loss_options_name_the_option(option: str, value: float) -> None
         LossConfig(**{option: value})
 
 
-def original_style_supcon(
-    features: torch.Tensor, va: torch.Tensor, delta: float, tau: float
-) -> torch.Tensor:
-    """The original VA_aware_SupConLoss's algorithm: an eye mask grown by a pairwise loop, logits
-    shifted by their row max, a 1e-10 inside the log and in the positive count."""
-    batch = features.shape[0]
-    mask = torch.eye(batch)
-    distance = torch.cdist(va, va)
-    for i in range(batch):
-        for j in range(batch):
-            if i != j and mask[i, j] == 0 and distance[i, j] < delta:
-                mask[i, j] = 1
-    contrast_feature = torch.cat([features, features], dim=0)
-    logits = features @ contrast_feature.T / tau
-    logits = logits - logits.max(dim=1, keepdim=True).values.detach()
-    mask = mask.repeat(1, 2)
-    logits_mask = torch.ones_like(mask).scatter(1, torch.arange(batch).view(-1, 1), 0)
-    mask = mask * logits_mask
-    log_prob = logits - torch.log((logits.exp() * logits_mask).sum(1, keepdim=True) + 1e-10)
-    return -((mask * log_prob).sum(1) / (mask.sum(1) + 1e-10)).mean()
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_supcon_matches_the_original_formulation_within_1e4(seed: int) -> None:
     generator = torch.Generator().manual_seed(seed)
     features = torch.randn(32, 64, generator=generator)
     va = torch.randn(32, 2, generator=generator) * 0.2  # many pairs under delta = 0.1
     ours = va_supcon_loss(features, va, threshold=0.1, temperature=0.4)
-    theirs = original_style_supcon(features, va, 0.1, 0.4)
+    theirs = va_aware_supcon_loss(torch.stack((features, features), dim=1), va, 0.1, 0.4)
     assert ours.item() == pytest.approx(theirs.item(), rel=1e-4)
 
 

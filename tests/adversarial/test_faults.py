@@ -103,6 +103,7 @@ def test_full_disk_during_checkpoint_save_keeps_last_ckpt(tmp_path, monkeypatch)
     assert os.listdir(path.parent) == ["last.ckpt"]
 
 
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_kill_in_the_middle_of_a_checkpoint_write_keeps_last_ckpt(tmp_path) -> None:
     path = tmp_path / "last.ckpt"
     good = save_good(path)
@@ -144,6 +145,7 @@ def test_full_disk_on_results_json_keeps_the_previous_one(tmp_path, monkeypatch)
     assert os.listdir(tmp_path) == ["results.json"]
 
 
+@pytest.mark.slow  # starts fresh interpreters: seconds each
 def test_kill_before_results_json_is_renamed_keeps_the_previous_one(tmp_path) -> None:
     write_results(tmp_path, {"seed": 1})
     run_killed(

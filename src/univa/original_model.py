@@ -1,4 +1,7 @@
-"""The original UniVA network and losses, re-implemented plainly for tests (SPEC sections 2, 3, 10).
+"""The original UniVA network and losses, re-implemented plainly (SPEC sections 2, 3, 10).
+
+univa itself never uses this module: it is the oracle that `tests/test_reference.py` and
+`tests/test_losses.py` check univa against, and the baseline `benchmarks/train_step.py` times.
 
 Attribute names follow the original `models.py` and `modules/Transformer.py`, so `state_dict()`
 has exactly the keys of the original's checkpoints. Computation follows the original too:
@@ -16,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import AutoModel
+
+from univa.data.released import GLOVE  # the original's sentinel is univa's
 
 
 class LayerNorm(nn.Module):
@@ -176,7 +181,7 @@ class OriginalUniVA(nn.Module):
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__()
         self.args = args
-        if args.text_plm_checkpoint != "glove":
+        if args.text_plm_checkpoint != GLOVE:
             self.text_plm = AutoModel.from_pretrained(args.text_plm_path)
             self.text_linear_plm = nn.Sequential(
                 nn.Linear(self.text_plm.config.hidden_size, args.hidden_size),
@@ -236,7 +241,7 @@ class OriginalUniVA(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """log_probs, predictions, classification loss (with prior), VA-aware SupCon loss."""
         args = self.args
-        if args.text_plm_checkpoint != "glove":
+        if args.text_plm_checkpoint != GLOVE:
             text = self.encode_plm_text(
                 batch["text_ids"], batch["text_mask"], batch["text_utt_mask"]
             )
