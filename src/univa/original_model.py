@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AutoModel
 
-from univa.data.released import GLOVE  # the original's sentinel is univa's
+from univa.vocabulary import GLOVE  # the original's sentinel is univa's
 
 
 class LayerNorm(nn.Module):
