@@ -38,7 +38,7 @@ def sweep_lines(tuned: torch.Tensor | None) -> list[str]:
 
 
 def test_threshold_sweep_marks_the_fixed_threshold_and_a_global_tuned_one_only() -> None:
-    assert sweep_lines(None) == ["micro_f1", "macro_f1", "fixed 0.5"]
+    assert sweep_lines(None) == ["miF1", "maF1", "fixed 0.5"]
     assert sweep_lines(torch.tensor([0.3, 0.3])) == [
         "micro_f1",
         "macro_f1",
@@ -46,7 +46,7 @@ def test_threshold_sweep_marks_the_fixed_threshold_and_a_global_tuned_one_only()
         "tuned 0.30",
     ]
     # per-label thresholds have no single line to draw
-    assert sweep_lines(torch.tensor([0.3, 0.6])) == ["micro_f1", "macro_f1", "fixed 0.5"]
+    assert sweep_lines(torch.tensor([0.3, 0.6])) == ["miF1", "maF1", "fixed 0.5"]
 
 
 def test_feature_projection_has_a_valence_and_an_arousal_panel_per_modality() -> None:
