@@ -40,8 +40,8 @@ def sweep_lines(tuned: torch.Tensor | None) -> list[str]:
 def test_threshold_sweep_marks_the_fixed_threshold_and_a_global_tuned_one_only() -> None:
     assert sweep_lines(None) == ["miF1", "maF1", "fixed 0.5"]
     assert sweep_lines(torch.tensor([0.3, 0.3])) == [
-        "micro_f1",
-        "macro_f1",
+        "miF1",
+        "maF1",
         "fixed 0.5",
         "tuned 0.30",
     ]
