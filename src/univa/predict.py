@@ -6,7 +6,7 @@ Writes one CSV row per utterance of the split, in the dataset's row order: `utt_
 the checkpoint's own (its recorded data settings; overrides still win). The thresholds are
 those the run tuned on validation for this checkpoint (`analysis.threshold_tuning`, read from
 the `results.json` beside `checkpoints/`), else `model.threshold`; `tuned_thresholds=false`
-keeps `model.threshold`. `output` is relative to the working directory; an existing file is
+keeps `model.threshold`, and so does `model.threshold=X` given on the command line. `output` is relative to the working directory; an existing file is
 never overwritten.
 """
 
@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from univa.analysis import predict_at
 from univa.cli import (
+    THRESHOLD_KEY,
     UsageError,
     build_trainer,
     checkpoint_path,
@@ -28,6 +29,7 @@ from univa.cli import (
 )
 from univa.command import entry_point
 from univa.data.released import SPLITS
+from univa.data_settings import user_overrides
 from univa.files import write_csv
 from univa.lit_module import UniVALitModule
 from univa.reporting import RESULTS_FILE
@@ -66,10 +68,12 @@ def decision_thresholds(
     fixed = float(module.model.config.threshold)
     results_file = path.parent.parent / RESULTS_FILE
     tuned = None
-    if cfg.get("tuned_thresholds", True) and path.parent.name == "checkpoints":
+    given = THRESHOLD_KEY in user_overrides()  # the user's fixed threshold wins over tuned ones
+    if cfg.get("tuned_thresholds", True) and not given and path.parent.name == "checkpoints":
         tuned = _tuned_for(path, results_file) if results_file.is_file() else None
     if tuned is None:
-        return torch.full((len(labels),), fixed), f"thresholds: model.threshold={fixed:g} (fixed)"
+        whence = "fixed, given on the command line" if given else "fixed"
+        return torch.full((len(labels),), fixed), f"thresholds: model.threshold={fixed:g} ({whence})"
     values = tuned.get("thresholds")
     if not isinstance(values, dict) or sorted(values) != sorted(labels):
         raise UsageError(
