@@ -287,16 +287,24 @@ class RunFolderGuard(Callback):
     `train` claims the folder itself (`claim_run_folder`), but Hydra has by then replaced the
     folder's `.hydra/config.yaml` with the refused run's: this checks first, from the
     command's config, and ends the command in one line. Runs of a multirun get new folders.
+    The `readers` (evaluate, predict) never write into a training run's folder either: their
+    `.hydra/` record and `results.json` would replace the run's, which `aggregate` and
+    `predict`'s tuned thresholds read.
     """
 
-    def __init__(self, commands: list[str]) -> None:
+    def __init__(self, commands: list[str], readers: list[str] | None = None) -> None:
         self.commands = set(commands)  # the `task_name`s whose runs own their folder
+        self.readers = set(readers or ())  # those that only read a trained run
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if config.get("task_name") not in self.commands or not is_job_leader():
+        task = config.get("task_name")
+        if task not in self.commands | self.readers or not is_job_leader():
             return
         output_dir = Path(config.hydra.run.dir).absolute()
         if not output_dir.is_dir():
+            return
+        if task in self.readers:
+            self._refuse_a_training_folder(task, output_dir)
             return
         ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
         resume_from = output_dir / CHECKPOINTS / LAST if ckpt_path == "last" else ckpt_path
@@ -306,3 +314,12 @@ class RunFolderGuard(Callback):
                 check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
         except RunFolderInUseError as error:
             raise SystemExit(f"univa.{config.task_name}: error: {error}") from None
+
+    @staticmethod
+    def _refuse_a_training_folder(task: str, output_dir: Path) -> None:
+        if checkpoints_in(output_dir) or (output_dir / LOCK).exists():
+            raise SystemExit(
+                f"univa.{task}: error: {output_dir} is a training run's folder; univa.{task} "
+                "would replace its .hydra/ record and results.json: write elsewhere with "
+                "hydra.run.dir=<new folder>"
+            )

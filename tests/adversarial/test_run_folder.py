@@ -21,6 +21,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import open_dict
 
+from command_line import run_in_process
 from univa import UniVALitModule
 from univa.errors import UniVAError
 from univa.run_folder import LOCK, ResumeCheckpoint, claim_run_folder
@@ -236,3 +237,26 @@ def test_two_concurrent_runs_into_one_folder_one_is_refused_the_other_finishes(
     assert (folder / "checkpoints" / "last.ckpt").is_file()
     assert snapshot(folder / ".hydra") == record  # the first run's record, not the refused one's
     assert not (folder / LOCK).exists()
+
+
+@pytest.mark.parametrize("program", ["univa.evaluate", "univa.predict"])
+def test_evaluate_or_predict_into_a_training_runs_folder_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, program: str
+) -> None:
+    """`univa.evaluate hydra.run.dir=<training run>` replaced the run's results.json (its tuned
+    thresholds, best checkpoint) and .hydra/ record, which aggregate groups the runs by."""
+    run = tmp_path / "sweep" / "0"
+    before = used_folder(run)
+    extra = [f"output={tmp_path / 'preds.csv'}"] if program == "univa.predict" else []
+    failure = run_in_process(
+        monkeypatch,
+        tmp_path,
+        program,
+        f"hydra.run.dir={run}",
+        f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+        *extra,
+    )
+    assert failure.returncode != 0 and len(failure.lines) == 1
+    assert failure.lines[0].startswith(f"{program}: error: {run} is a training run's folder")
+    assert snapshot(run) == before
+    assert not (tmp_path / "preds.csv").exists()
