@@ -315,6 +315,32 @@ class RunFolderGuard(Callback):
         except RunFolderInUseError as error:
             raise SystemExit(f"univa.{config.task_name}: error: {error}") from None
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A sweep into a folder holding an earlier sweep's runs is refused before Hydra writes
+        anything: each job would replace the `.hydra/` record (the overrides `aggregate` groups
+        by) of the earlier run in its subfolder before that run's checkpoints refuse it.
+        `ckpt_path=last` continues each job in its own subfolder."""
+        task = config.get("task_name")
+        if task not in self.commands | self.readers or not is_job_leader() or restart_count():
+            return
+        ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
+        sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
+        if (task in self.commands and ckpt_path == "last") or not sweep_dir.is_dir():
+            return
+        used = sorted(
+            child.name
+            for child in sweep_dir.iterdir()
+            if child.is_dir() and (checkpoints_in(child) or (child / LOCK).exists())
+        )
+        if used:
+            listed = ", ".join(used[:3]) + (", ..." if len(used) > 3 else "")
+            hint = " (continue its jobs with ckpt_path=last)" if task in self.commands else ""
+            raise SystemExit(
+                f"univa.{task}: error: {sweep_dir} already holds the runs of another sweep "
+                f"({listed}){hint}; give this sweep a folder of its own with "
+                "hydra.sweep.dir=<new folder>"
+            )
+
     @staticmethod
     def _refuse_a_training_folder(task: str, output_dir: Path) -> None:
         if checkpoints_in(output_dir) or (output_dir / LOCK).exists():

@@ -19,12 +19,12 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from command_line import run_in_process
 from univa import UniVALitModule
 from univa.errors import UniVAError
-from univa.run_folder import LOCK, ResumeCheckpoint, claim_run_folder
+from univa.run_folder import LOCK, ResumeCheckpoint, RunFolderGuard, claim_run_folder
 from univa.train import train
 
 NO_DATA = ["dataset=mosei", "dataset.data_dir={tmp}/no_data"]
@@ -260,3 +260,25 @@ def test_evaluate_or_predict_into_a_training_runs_folder_is_refused(
     assert failure.lines[0].startswith(f"{program}: error: {run} is a training run's folder")
     assert snapshot(run) == before
     assert not (tmp_path / "preds.csv").exists()
+
+
+def test_a_sweep_into_an_earlier_sweeps_folder_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`-m hydra.sweep.dir=X` again replaced the .hydra/overrides.yaml of X/0 (which aggregate
+    groups the runs by) before that run's checkpoints refused the new job: the old results
+    were then labelled with the new overrides."""
+    sweep = tmp_path / "sweep"
+    before = used_folder(sweep / "0")
+    failure = run_in_process(
+        monkeypatch, tmp_path, "univa.train", "-m", f"hydra.sweep.dir={sweep}", "seed=3,4"
+    )
+    assert failure.returncode != 0 and len(failure.lines) == 1
+    assert failure.lines[0].startswith(
+        f"univa.train: error: {sweep} already holds the runs of another sweep (0)"
+    )
+    assert snapshot(sweep / "0") == before
+    assert sorted(p.name for p in sweep.iterdir()) == ["0"]
+    # continuing the sweep's jobs, each in its own subfolder, stays possible
+    resume = {"task_name": "train", "ckpt_path": "last", "hydra": {"sweep": {"dir": str(sweep)}}}
+    RunFolderGuard(commands=["train"]).on_multirun_start(OmegaConf.create(resume))
