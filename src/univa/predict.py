@@ -13,6 +13,7 @@ never overwritten.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -39,6 +40,8 @@ def output_path(cfg: DictConfig) -> Path:
     """The CSV to write: given, and not there yet."""
     if not cfg.get("output"):
         raise UsageError("output=<file.csv> is required: where to write the predictions")
+    if str(cfg.output).endswith(("/", os.sep)):  # Path() would drop the slash: a file "dir"
+        raise UsageError(f"output={cfg.output} names a folder; give the CSV file to write")
     path = Path(cfg.output)
     if path.exists():
         raise UsageError(f"output={path} already exists; not overwriting it")
