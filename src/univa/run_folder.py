@@ -26,9 +26,12 @@ from typing import Any
 
 import torch
 from hydra.experimental.callback import Callback
+from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from univa.cli import same_text_encoder
+from univa.data_settings import DATA_SETTINGS_KEY, record
 from univa.errors import InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
@@ -126,6 +129,7 @@ class ResumeCheckpoint:
 
     path: Path
     shapes: dict[str, tuple[int, ...]]
+    data_settings: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, path: Path) -> ResumeCheckpoint:
@@ -165,7 +169,30 @@ class ResumeCheckpoint:
             for key, value in checkpoint["state_dict"].items()
             if isinstance(value, torch.Tensor)
         }
-        return cls(path, shapes)
+        settings = checkpoint.get(DATA_SETTINGS_KEY)
+        return cls(path, shapes, settings if isinstance(settings, dict) else None)
+
+    def check_data(self, datamodule: LightningDataModule) -> None:
+        """Refuse to continue a run on other data than it was trained on: the epochs (and the
+        validation scores that pick its best checkpoint) would mix two datasets. The data
+        folder may have moved; what it holds is told by the other settings."""
+        now = record(datamodule)
+        if self.data_settings is None or now is None:
+            return
+        differences = [
+            f"{name}={self.data_settings[name]}, now {now[name]}"
+            for name in sorted(self.data_settings.keys() & now.keys() - {"data_dir"})
+            if self.data_settings[name] != now[name]
+            and not (
+                name == "text_encoder"
+                and same_text_encoder(str(self.data_settings[name]), str(now[name]))
+            )
+        ]
+        if differences:
+            raise CheckpointError(
+                f"cannot resume from {self.path}: it was trained on other data "
+                f"({'; '.join(differences)}); resume with the run's own data overrides"
+            )
 
     def check_fits(self, model: nn.Module) -> None:
         """Refuse a checkpoint of another architecture (size, layers, modalities) in one line."""

@@ -282,3 +282,26 @@ def test_a_sweep_into_an_earlier_sweeps_folder_is_refused(
     # continuing the sweep's jobs, each in its own subfolder, stays possible
     resume = {"task_name": "train", "ckpt_path": "last", "hydra": {"sweep": {"dir": str(sweep)}}}
     RunFolderGuard(commands=["train"]).on_multirun_start(OmegaConf.create(resume))
+
+
+def test_resuming_on_other_data_is_refused_before_training(compose_cfg, tmp_path: Path) -> None:
+    """`ckpt_path=last dataset.size=small` on a tiny-data run trained on the other data
+    without a word, its best checkpoint picked across two validation sets."""
+    from hydra.utils import instantiate
+
+    from univa.cli import build_datamodule
+    from univa.data_settings import DATA_SETTINGS_KEY, record
+
+    cfg = compose_cfg("dataset.size=tiny", "analysis.enabled=false")
+    datamodule = build_datamodule(cfg)
+    module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
+    path = tmp_path / "other_data.ckpt"
+    state = {"optimizer_states": [], "lr_schedulers": [], "loops": {}, "epoch": 1}
+    settings = record(datamodule) | {"size": "small", "data_dir": "/moved/elsewhere"}
+    torch.save({"state_dict": module.state_dict(), **state, DATA_SETTINGS_KEY: settings}, path)
+    cfg = compose_cfg("dataset.size=tiny", f"ckpt_path={path}", "analysis.enabled=false")
+    with pytest.raises(UniVAError, match=r"other_data.ckpt: it was trained on other data \(size="):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()  # nothing trained
+    record_only_moved = ResumeCheckpoint(path, {}, record(datamodule) | {"data_dir": "/moved"})
+    record_only_moved.check_data(datamodule)  # the same data in another folder: fine
