@@ -3,8 +3,8 @@
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
 per_label_f1}, "checkpoint": path, "threshold": t}`, `t` the decision threshold scored at (the
 checkpoint's, or `model.threshold` given on the command line). The data is the checkpoint's own
-(its recorded data settings); dataset and trainer overrides, those of `univa.train`, still win. `evaluate(cfg)` is
-importable and returns that dict.
+(its recorded data settings); dataset and trainer overrides, those of `univa.train`, still win.
+`evaluate(cfg)` is importable and returns that dict.
 """
 
 from __future__ import annotations
