@@ -83,6 +83,18 @@ def decision_thresholds(
             f"{results_file}: tuned thresholds {values!r} do not name the checkpoint's labels "
             f"{labels}; predict at model.threshold with tuned_thresholds=false"
         )
+    damaged = [
+        f"{label}={values[label]!r}"
+        for label in labels
+        if isinstance(values[label], bool)
+        or not isinstance(values[label], (int, float))
+        or not 0.0 <= values[label] <= 1.0  # NaN too
+    ]
+    if damaged:
+        raise UsageError(
+            f"{results_file}: tuned thresholds {', '.join(damaged)} are not numbers in [0, 1]; "
+            "repair it, or predict at model.threshold with tuned_thresholds=false"
+        )
     thresholds = torch.tensor([float(values[label]) for label in labels])
     listed = ", ".join(f"{label} {float(values[label]):g}" for label in labels)
     return thresholds, (

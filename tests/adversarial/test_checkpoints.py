@@ -294,3 +294,20 @@ def test_a_model_option_a_trained_model_cannot_take_is_refused(
     with pytest.raises(UniVAError, match=rf"{key}: the network and its options come from"):
         evaluate(cfg)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 5.0, "0.5", None], ids=["nan", "5", "str", "null"])
+def test_damaged_tuned_thresholds_are_refused(tiny_mosei: Path, tmp_path: Path, bad) -> None:
+    """A NaN or out-of-range tuned threshold in results.json predicted every label 0 without a
+    word (a string was silently parsed); it is refused, naming the file."""
+    checkpoints = tmp_path / "run_a" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    path = tiny_checkpoint(tiny_mosei, checkpoints / "best.ckpt")
+    thresholds = dict.fromkeys(MoseiDataModule.labels, 0.2) | {"sad": bad}
+    results = {"best_checkpoint": str(path), "tuned": {"mode": "per_label", "thresholds": thresholds}}
+    (tmp_path / "run_a" / "results.json").write_text(json.dumps(results))
+    output = tmp_path / "preds.csv"
+    cfg = compose_task("predict", tmp_path, f"ckpt_path={path}", f"output={output}")
+    with pytest.raises(UniVAError, match=r"results.json: tuned thresholds sad=.* not numbers in"):
+        predict(cfg)
+    assert not output.exists()
