@@ -305,3 +305,34 @@ def test_resuming_on_other_data_is_refused_before_training(compose_cfg, tmp_path
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()  # nothing trained
     record_only_moved = ResumeCheckpoint(path, {}, record(datamodule) | {"data_dir": "/moved"})
     record_only_moved.check_data(datamodule)  # the same data in another folder: fine
+
+
+def test_a_moved_run_folder_keeps_its_best_checkpoint_on_resume(compose_cfg, tmp_path: Path) -> None:
+    """Resumed after its folder was moved (rsync from a cluster, a copy), Lightning forgot the
+    best score, so the next epoch became "best" whatever its score, and kept best_model_path
+    in the old folder (a finished run tested the old folder's file)."""
+    from hydra.utils import instantiate
+
+    cfg = compose_cfg()
+    new = tmp_path / "moved" / "checkpoints"
+    callback = instantiate(cfg.callbacks.model_checkpoint, dirpath=str(new))
+    new.mkdir(parents=True)
+    (new / "epoch003-miF160.00.ckpt").write_bytes(b"the run's best")
+    old = "/cluster/scratch/run/checkpoints"
+    callback.load_state_dict(
+        {
+            "monitor": "val/micro_f1",
+            "best_model_score": torch.tensor(60.0),
+            "best_model_path": f"{old}/epoch003-miF160.00.ckpt",
+            "current_score": torch.tensor(55.0),
+            "dirpath": old,
+            "best_k_models": {f"{old}/epoch003-miF160.00.ckpt": torch.tensor(60.0)},
+            "kth_best_model_path": f"{old}/epoch003-miF160.00.ckpt",
+            "kth_value": torch.tensor(60.0),
+            "last_model_path": f"{old}/last.ckpt",
+        }
+    )
+    assert callback.best_model_path == str(new / "epoch003-miF160.00.ckpt")
+    assert callback.best_model_score == 60.0
+    assert list(callback.best_k_models) == [str(new / "epoch003-miF160.00.ckpt")]
+    assert callback.last_model_path == str(new / "last.ckpt")
