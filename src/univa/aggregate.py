@@ -13,12 +13,15 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from rich.console import Console
 from rich.table import Table
 
@@ -76,13 +79,19 @@ def collect(sweep_dir: Path, tuned: bool = False) -> tuple[list[Group], list[str
             results = json.loads(path.read_text())
             metrics = results["tuned"]["test"] if tuned else results["test"]
             test = {metric: float(metrics[metric]) for metric in METRIC_FORMATS}
-        except (ValueError, KeyError, TypeError) as error:  # unreadable, or a test=false run
+            seed = int(results.get("seed", -1))
+            damaged = [f"{k}={v}" for k, v in test.items() if not math.isfinite(v)]
+            if damaged:  # a NaN would print as a mean, and hide the std of the others
+                raise ValueError(f"not a finite number: {', '.join(damaged)}")
+            key = configuration(path.parent, sweep_dir)
+        except (ValueError, KeyError, TypeError, OmegaConfBaseException, yaml.YAMLError) as error:
+            # unreadable or damaged, or a test=false run
             what = "tuned-threshold test" if tuned else "test"
-            skipped.append(f"{path} (no {what} metrics: {type(error).__name__} {error})")
+            reason = " ".join(str(error).split())
+            skipped.append(f"{path} (no {what} metrics: {type(error).__name__} {reason})")
             continue
-        key = configuration(path.parent, sweep_dir)
         group = groups.setdefault(key, Group(key, [], {k: [] for k in METRIC_FORMATS}))
-        group.seeds.append(int(results.get("seed", -1)))
+        group.seeds.append(seed)
         for metric, value in test.items():
             group.values[metric].append(value)
     return [groups[k] for k in sorted(groups)], skipped

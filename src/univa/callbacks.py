@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, Checkpoint, RichProgressBar
+from lightning.pytorch.callbacks import Callback, Checkpoint, ModelCheckpoint, RichProgressBar
 from torch import Tensor
 
 from univa.errors import NonFiniteLossError
@@ -123,3 +124,30 @@ class EpochProgressBar(RichProgressBar):
         if max_epochs is not None and max_epochs >= 0:  # -1: no limit
             description += f"/{max_epochs}"
         return f"{description:{len(self.validation_description)}}"  # no flicker from widths
+
+
+class MovedRunCheckpoint(ModelCheckpoint):
+    """Lightning's `ModelCheckpoint`, which follows its run folder when that was moved or copied.
+
+    Resumed in another folder, Lightning forgets which checkpoints were best (their scores) but
+    keeps `best_model_path` in the old folder: the next epoch became "best" whatever its score,
+    and a finished run tested the old folder's file. When the best checkpoint is found under the
+    same name in this run's checkpoint folder, the saved paths are moved there instead.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        old, new = state_dict.get("dirpath"), self.dirpath
+        best = state_dict.get("best_model_path")
+        if old and new and old != new and best and (Path(new) / Path(best).name).is_file():
+
+            def moved(path: Any) -> Any:
+                if isinstance(path, str) and path and Path(path).parent == Path(old):
+                    return str(Path(new) / Path(path).name)
+                return path
+
+            state_dict = {key: moved(value) for key, value in state_dict.items()}
+            state_dict["best_k_models"] = {
+                moved(path): score for path, score in state_dict.get("best_k_models", {}).items()
+            }
+            state_dict["dirpath"] = new
+        super().load_state_dict(state_dict)

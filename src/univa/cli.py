@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
-from univa.data_settings import dataset_config
+from univa.data_settings import dataset_config, user_overrides
 from univa.errors import UsageError
 from univa.lit_module import UniVALitModule, load_error_reason
 
@@ -97,10 +97,35 @@ def load_module(path: Path) -> UniVALitModule:
         ) from error
 
 
+THRESHOLD_KEY = "model.threshold"
+
+
+def apply_model_overrides(cfg: DictConfig, module: UniVALitModule) -> None:
+    """`model.threshold` given on the command line replaces the checkpoint's (it is not learnt);
+    any other `model.` key is refused: the network is the checkpoint's, and an option that
+    changes nothing must not look as if it had been applied."""
+    given = {key for key in user_overrides() if key.startswith("model.")}
+    ignored = sorted(given - {THRESHOLD_KEY})
+    if ignored:
+        raise UsageError(
+            f"{', '.join(ignored)}: the network and its options come from the checkpoint; of the "
+            f"model options only {THRESHOLD_KEY} applies to a trained model"
+        )
+    if THRESHOLD_KEY in given:
+        threshold = cfg.model.threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+            raise UsageError(f"{THRESHOLD_KEY}={threshold}: expected a number in (0, 1)")
+        if not 0.0 < threshold < 1.0:
+            raise UsageError(f"{THRESHOLD_KEY}={threshold} must lie in (0, 1)")
+        module.model.config.threshold = float(threshold)
+
+
 def load_checkpoint_and_data(cfg: DictConfig, path: Path) -> tuple[UniVALitModule, UniVADataModule]:
-    """The checkpoint's module and the data it was trained on (its recorded data settings, the
-    user's overrides winning), set up; data that does not fit the network is refused."""
+    """The checkpoint's module (`model.threshold` given on the command line applied) and the
+    data it was trained on (its recorded data settings, the user's overrides winning), set up;
+    data that does not fit the network is refused."""
     module = load_module(path)
+    apply_model_overrides(cfg, module)
     datamodule = build_datamodule(dataset_config(cfg, module.data_settings, path))
     problems = _incompatibilities(module, datamodule.data_spec)
     if problems:

@@ -1,9 +1,10 @@
 """`python -m univa.evaluate ckpt_path=... [split=valid] [overrides]`: test a checkpoint on a split.
 
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
-per_label_f1}, "checkpoint": path}`. The data is the checkpoint's own (its recorded data
-settings); dataset and trainer overrides, those of `univa.train`, still win. `evaluate(cfg)` is
-importable and returns that dict.
+per_label_f1}, "checkpoint": path, "threshold": t}`, `t` the decision threshold scored at (the
+checkpoint's, or `model.threshold` given on the command line). The data is the checkpoint's own
+(its recorded data settings); dataset and trainer overrides, those of `univa.train`, still win.
+`evaluate(cfg)` is importable and returns that dict.
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ def evaluate(cfg: DictConfig) -> dict:
     trainer = build_trainer(cfg)
     run, stage = RUNS[split]
     run(trainer, module, datamodule=datamodule, verbose=False)
-    results = {split: module.last_summary[stage], "checkpoint": str(path)}
+    threshold = float(module.model.config.threshold)
+    results = {split: module.last_summary[stage], "checkpoint": str(path), "threshold": threshold}
     if trainer.is_global_zero:
         output = write_results(Path(cfg.paths.output_dir), results)
         m = results[split]
         shown = "  ".join(f"{metric_name(k)} {format_metric(k, m[k])}" for k in METRIC_FORMATS)
-        print(f"{split}: {shown}  ({m['num_samples']} utterances)\nresults: {output}")
+        print(
+            f"{split}: {shown}  ({m['num_samples']} utterances, threshold {threshold:g})"
+            f"\nresults: {output}"
+        )
     return results
 
 

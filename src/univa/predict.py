@@ -6,13 +6,14 @@ Writes one CSV row per utterance of the split, in the dataset's row order: `utt_
 the checkpoint's own (its recorded data settings; overrides still win). The thresholds are
 those the run tuned on validation for this checkpoint (`analysis.threshold_tuning`, read from
 the `results.json` beside `checkpoints/`), else `model.threshold`; `tuned_thresholds=false`
-keeps `model.threshold`. `output` is relative to the working directory; an existing file is
+keeps `model.threshold`, and so does `model.threshold=X` given on the command line. `output` is relative to the working directory; an existing file is
 never overwritten.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -20,12 +21,14 @@ from omegaconf import DictConfig
 
 from univa.analysis import predict_at
 from univa.cli import (
+    THRESHOLD_KEY,
     build_trainer,
     checkpoint_path,
     chosen_split,
     load_checkpoint_and_data,
 )
 from univa.command import entry_point
+from univa.data_settings import user_overrides
 from univa.errors import UsageError
 from univa.files import write_csv
 from univa.lit_module import UniVALitModule
@@ -37,6 +40,8 @@ def output_path(cfg: DictConfig) -> Path:
     """The CSV to write: given, and not there yet."""
     if not cfg.get("output"):
         raise UsageError("output=<file.csv> is required: where to write the predictions")
+    if str(cfg.output).endswith(("/", os.sep)):  # Path() would drop the slash: a file "dir"
+        raise UsageError(f"output={cfg.output} names a folder; give the CSV file to write")
     path = Path(cfg.output)
     if path.exists():
         raise UsageError(f"output={path} already exists; not overwriting it")
@@ -66,15 +71,31 @@ def decision_thresholds(
     fixed = float(module.model.config.threshold)
     results_file = path.parent.parent / RESULTS_FILE
     tuned = None
-    if cfg.get("tuned_thresholds", True) and path.parent.name == "checkpoints":
+    given = THRESHOLD_KEY in user_overrides()  # the user's fixed threshold wins over tuned ones
+    if cfg.get("tuned_thresholds", True) and not given and path.parent.name == "checkpoints":
         tuned = _tuned_for(path, results_file) if results_file.is_file() else None
     if tuned is None:
-        return torch.full((len(labels),), fixed), f"thresholds: model.threshold={fixed:g} (fixed)"
+        whence = "fixed, given on the command line" if given else "fixed"
+        return torch.full(
+            (len(labels),), fixed
+        ), f"thresholds: model.threshold={fixed:g} ({whence})"
     values = tuned.get("thresholds")
     if not isinstance(values, dict) or sorted(values) != sorted(labels):
         raise UsageError(
             f"{results_file}: tuned thresholds {values!r} do not name the checkpoint's labels "
             f"{labels}; predict at model.threshold with tuned_thresholds=false"
+        )
+    damaged = [
+        f"{label}={values[label]!r}"
+        for label in labels
+        if isinstance(values[label], bool)
+        or not isinstance(values[label], (int, float))
+        or not 0.0 <= values[label] <= 1.0  # NaN too
+    ]
+    if damaged:
+        raise UsageError(
+            f"{results_file}: tuned thresholds {', '.join(damaged)} are not numbers in [0, 1]; "
+            "repair it, or predict at model.threshold with tuned_thresholds=false"
         )
     thresholds = torch.tensor([float(values[label]) for label in labels])
     listed = ", ".join(f"{label} {float(values[label]):g}" for label in labels)

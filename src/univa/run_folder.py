@@ -26,10 +26,17 @@ from typing import Any
 
 import torch
 from hydra.experimental.callback import Callback
+from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from univa.errors import CheckpointError, InputFileNotFoundError, RunFolderInUseError
+from univa.cli import same_text_encoder
+from univa.data_settings import DATA_SETTINGS_KEY, record
+from univa.errors import (
+    CheckpointError,
+    InputFileNotFoundError,
+    RunFolderInUseError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +125,7 @@ class ResumeCheckpoint:
 
     path: Path
     shapes: dict[str, tuple[int, ...]]
+    data_settings: dict[str, Any] | None = None
 
     @classmethod
     def read(cls, path: Path) -> ResumeCheckpoint:
@@ -157,7 +165,30 @@ class ResumeCheckpoint:
             for key, value in checkpoint["state_dict"].items()
             if isinstance(value, torch.Tensor)
         }
-        return cls(path, shapes)
+        settings = checkpoint.get(DATA_SETTINGS_KEY)
+        return cls(path, shapes, settings if isinstance(settings, dict) else None)
+
+    def check_data(self, datamodule: LightningDataModule) -> None:
+        """Refuse to continue a run on other data than it was trained on: the epochs (and the
+        validation scores that pick its best checkpoint) would mix two datasets. The data
+        folder may have moved; what it holds is told by the other settings."""
+        now = record(datamodule)
+        if self.data_settings is None or now is None:
+            return
+        differences = [
+            f"{name}={self.data_settings[name]}, now {now[name]}"
+            for name in sorted(self.data_settings.keys() & now.keys() - {"data_dir"})
+            if self.data_settings[name] != now[name]
+            and not (
+                name == "text_encoder"
+                and same_text_encoder(str(self.data_settings[name]), str(now[name]))
+            )
+        ]
+        if differences:
+            raise CheckpointError(
+                f"cannot resume from {self.path}: it was trained on other data "
+                f"({'; '.join(differences)}); resume with the run's own data overrides"
+            )
 
     def check_fits(self, model: nn.Module) -> None:
         """Refuse a checkpoint of another architecture (size, layers, modalities) in one line."""
@@ -279,16 +310,24 @@ class RunFolderGuard(Callback):
     `train` claims the folder itself (`claim_run_folder`), but Hydra has by then replaced the
     folder's `.hydra/config.yaml` with the refused run's: this checks first, from the
     command's config, and ends the command in one line. Runs of a multirun get new folders.
+    The `readers` (evaluate, predict) never write into a training run's folder either: their
+    `.hydra/` record and `results.json` would replace the run's, which `aggregate` and
+    `predict`'s tuned thresholds read.
     """
 
-    def __init__(self, commands: list[str]) -> None:
+    def __init__(self, commands: list[str], readers: list[str] | None = None) -> None:
         self.commands = set(commands)  # the `task_name`s whose runs own their folder
+        self.readers = set(readers or ())  # those that only read a trained run
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        if config.get("task_name") not in self.commands or not is_job_leader():
+        task = config.get("task_name")
+        if task not in self.commands | self.readers or not is_job_leader():
             return
         output_dir = Path(config.hydra.run.dir).absolute()
         if not output_dir.is_dir():
+            return
+        if task in self.readers:
+            self._refuse_a_training_folder(task, output_dir)
             return
         ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
         resume_from = output_dir / CHECKPOINTS / LAST if ckpt_path == "last" else ckpt_path
@@ -298,3 +337,38 @@ class RunFolderGuard(Callback):
                 check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
         except RunFolderInUseError as error:
             raise SystemExit(f"univa.{config.task_name}: error: {error}") from None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        """A sweep into a folder holding an earlier sweep's runs is refused before Hydra writes
+        anything: each job would replace the `.hydra/` record (the overrides `aggregate` groups
+        by) of the earlier run in its subfolder before that run's checkpoints refuse it.
+        `ckpt_path=last` continues each job in its own subfolder."""
+        task = config.get("task_name")
+        if task not in self.commands | self.readers or not is_job_leader() or restart_count():
+            return
+        ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
+        sweep_dir = Path(str(config.hydra.sweep.dir)).absolute()
+        if (task in self.commands and ckpt_path == "last") or not sweep_dir.is_dir():
+            return
+        used = sorted(
+            child.name
+            for child in sweep_dir.iterdir()
+            if child.is_dir() and (checkpoints_in(child) or (child / LOCK).exists())
+        )
+        if used:
+            listed = ", ".join(used[:3]) + (", ..." if len(used) > 3 else "")
+            hint = " (continue its jobs with ckpt_path=last)" if task in self.commands else ""
+            raise SystemExit(
+                f"univa.{task}: error: {sweep_dir} already holds the runs of another sweep "
+                f"({listed}){hint}; give this sweep a folder of its own with "
+                "hydra.sweep.dir=<new folder>"
+            )
+
+    @staticmethod
+    def _refuse_a_training_folder(task: str, output_dir: Path) -> None:
+        if checkpoints_in(output_dir) or (output_dir / LOCK).exists():
+            raise SystemExit(
+                f"univa.{task}: error: {output_dir} is a training run's folder; univa.{task} "
+                "would replace its .hydra/ record and results.json: write elsewhere with "
+                "hydra.run.dir=<new folder>"
+            )

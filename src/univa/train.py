@@ -124,6 +124,7 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
     if resume:
         resume.check_fits(module)
+        resume.check_data(datamodule)
 
     callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
     name_sweep_runs(cfg)

@@ -7,6 +7,8 @@ when TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 asks torch for unsafe loading.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import shlex
 import shutil
@@ -25,6 +27,7 @@ from univa.data_settings import DATA_SETTINGS_KEY, record
 from univa.errors import InputError, UniVAError
 from univa.evaluate import evaluate
 from univa.lit_module import UniVALitModule
+from univa.metrics import emotion_metrics
 from univa.predict import predict
 
 SMALL = {"hidden_size": 16, "num_heads": 2, "ffn_size": 32}
@@ -243,3 +246,73 @@ def test_hostile_data_settings_are_refused(
     with pytest.raises(InputError, match=r"settings.ckpt: its data setting"):
         evaluate(cfg)
     assert not (tmp_path / "run").exists()
+
+
+def tiny_mosei_test_labels(data: Path) -> torch.Tensor:
+    datamodule = MoseiDataModule(data)
+    datamodule.setup()
+    return datamodule.datasets["test"].tensors["labels"]
+
+
+def test_model_threshold_given_to_evaluate_and_predict_is_the_one_used(
+    tiny_mosei: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`model.threshold=X` on the command line was silently dropped for the checkpoint's own
+    (0.18), and predict preferred the run's tuned thresholds to it: the user's wins in both."""
+    checkpoints = tmp_path / "run_a" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    path = tiny_checkpoint(tiny_mosei, checkpoints / "best.ckpt")
+    tuned = {"mode": "per_label", "thresholds": dict.fromkeys(MoseiDataModule.labels, 0.99)}
+    (tmp_path / "run_a" / "results.json").write_text(
+        json.dumps({"best_checkpoint": str(path), "tuned": tuned})
+    )
+    output = tmp_path / "preds.csv"
+    given = ["model.threshold=0.01"]
+    predict(compose_task("predict", tmp_path, f"ckpt_path={path}", f"output={output}", *given))
+    assert "thresholds: model.threshold=0.01 (fixed, given on the command line)" in (
+        capsys.readouterr().out
+    )
+    with output.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    probs = torch.tensor(
+        [[float(row[f"prob_{x}"]) for x in MoseiDataModule.labels] for row in rows]
+    )
+    preds = torch.tensor([[int(row[f"pred_{x}"]) for x in MoseiDataModule.labels] for row in rows])
+    assert torch.equal(preds, (probs > 0.01).long())
+    results = evaluate(compose_task("evaluate", tmp_path, f"ckpt_path={path}", *given))
+    expected = emotion_metrics(preds, tiny_mosei_test_labels(tiny_mosei))
+    assert results["test"]["micro_f1"] == pytest.approx(expected["micro_f1"])
+    assert results["test"]["acc"] == pytest.approx(expected["acc"])
+    assert results["threshold"] == 0.01
+
+
+@pytest.mark.parametrize("override", ["model.hidden_size=32", "model.loss_mode=bce"])
+def test_a_model_option_a_trained_model_cannot_take_is_refused(
+    mosei_checkpoint: Path, tmp_path: Path, override: str
+) -> None:
+    """The network is the checkpoint's: an option that would change nothing is not ignored."""
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={mosei_checkpoint}", override)
+    key = override.split("=")[0]
+    with pytest.raises(UniVAError, match=rf"{key}: the network and its options come from"):
+        evaluate(cfg)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), 5.0, "0.5", None], ids=["nan", "5", "str", "null"])
+def test_damaged_tuned_thresholds_are_refused(tiny_mosei: Path, tmp_path: Path, bad) -> None:
+    """A NaN or out-of-range tuned threshold in results.json predicted every label 0 without a
+    word (a string was silently parsed); it is refused, naming the file."""
+    checkpoints = tmp_path / "run_a" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    path = tiny_checkpoint(tiny_mosei, checkpoints / "best.ckpt")
+    thresholds = dict.fromkeys(MoseiDataModule.labels, 0.2) | {"sad": bad}
+    results = {
+        "best_checkpoint": str(path),
+        "tuned": {"mode": "per_label", "thresholds": thresholds},
+    }
+    (tmp_path / "run_a" / "results.json").write_text(json.dumps(results))
+    output = tmp_path / "preds.csv"
+    cfg = compose_task("predict", tmp_path, f"ckpt_path={path}", f"output={output}")
+    with pytest.raises(UniVAError, match=r"results.json: tuned thresholds sad=.* not numbers in"):
+        predict(cfg)
+    assert not output.exists()

@@ -127,3 +127,14 @@ def test_an_experiment_pinning_a_gpu_on_a_cpu_machine(monkeypatch, tmp_path: Pat
     )
     assert "no GPU was found" in one_line(failure)
     assert created_folders(tmp_path) == []
+
+
+def test_predict_output_naming_a_folder_is_one_line(monkeypatch, tmp_path: Path) -> None:
+    """`output=preds/` (a folder, not there yet) wrote the CSV as a file named `preds`."""
+    (tmp_path / "any.ckpt").write_bytes(b"refused before it is read")
+    failure = run_in_process(
+        monkeypatch, tmp_path, "univa.predict", "ckpt_path=any.ckpt", "output=preds/"
+    )
+    assert "output=preds/ names a folder" in one_line(failure, "univa.predict")
+    assert not (tmp_path / "preds").exists()
+    assert created_folders(tmp_path) == []

@@ -344,3 +344,28 @@ def test_split_with_identical_va_gives_zero_scores_and_a_warning(mosei: Path) ->
     assert torch.equal(va, torch.zeros_like(va))
     assert va_positive_mask(va, 0.1).all()  # identical VA: positives of each other
     assert released_files(mosei) == before
+
+
+def test_aggregate_skips_damaged_results_and_says_so(tmp_path: Path, capsys) -> None:
+    """A NaN metric printed as a mean ("nan±-", the std shown as for a single run), and a
+    damaged seed or overrides.yaml ended aggregate in a traceback: each is skipped, named."""
+    from univa.aggregate import main as aggregate
+
+    test = {"acc": 40.0, "hl": 0.3, "micro_f1": 50.0, "macro_f1": 30.0}
+    runs = {
+        "0": ({"test": test, "seed": 1}, "- seed=1\n"),
+        "1": ({"test": test | {"acc": 42.0}, "seed": 2}, "- seed=2\n"),
+        "2": ({"test": test | {"acc": float("nan")}, "seed": 3}, "- seed=3\n"),
+        "3": ({"test": test, "seed": "x"}, "- seed=4\n"),
+        "4": ({"test": test, "seed": 5}, "- a: [\n"),
+    }
+    for name, (results, overrides) in runs.items():
+        (tmp_path / name / ".hydra").mkdir(parents=True)
+        (tmp_path / name / "results.json").write_text(json.dumps(results))
+        (tmp_path / name / ".hydra" / "overrides.yaml").write_text(overrides)
+    aggregate([str(tmp_path)])
+    printed = capsys.readouterr().out
+    for name in ("2", "3", "4"):
+        assert f"skipped {tmp_path / name / 'results.json'}" in printed
+    row = (tmp_path / "aggregate.csv").read_text().splitlines()[1].split(",")
+    assert row[1:5] == ["2", "1 2", "41.0", repr(float(np.std([40.0, 42.0], ddof=1)))]

@@ -19,11 +19,12 @@ import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
+from command_line import run_in_process
 from univa import UniVALitModule
 from univa.errors import UniVAError
-from univa.run_folder import LOCK, ResumeCheckpoint, claim_run_folder
+from univa.run_folder import LOCK, ResumeCheckpoint, RunFolderGuard, claim_run_folder
 from univa.train import train
 
 NO_DATA = ["dataset=mosei", "dataset.data_dir={tmp}/no_data"]
@@ -236,3 +237,104 @@ def test_two_concurrent_runs_into_one_folder_one_is_refused_the_other_finishes(
     assert (folder / "checkpoints" / "last.ckpt").is_file()
     assert snapshot(folder / ".hydra") == record  # the first run's record, not the refused one's
     assert not (folder / LOCK).exists()
+
+
+@pytest.mark.parametrize("program", ["univa.evaluate", "univa.predict"])
+def test_evaluate_or_predict_into_a_training_runs_folder_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, program: str
+) -> None:
+    """`univa.evaluate hydra.run.dir=<training run>` replaced the run's results.json (its tuned
+    thresholds, best checkpoint) and .hydra/ record, which aggregate groups the runs by."""
+    run = tmp_path / "sweep" / "0"
+    before = used_folder(run)
+    extra = [f"output={tmp_path / 'preds.csv'}"] if program == "univa.predict" else []
+    failure = run_in_process(
+        monkeypatch,
+        tmp_path,
+        program,
+        f"hydra.run.dir={run}",
+        f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}",
+        *extra,
+    )
+    assert failure.returncode != 0 and len(failure.lines) == 1
+    assert failure.lines[0].startswith(f"{program}: error: {run} is a training run's folder")
+    assert snapshot(run) == before
+    assert not (tmp_path / "preds.csv").exists()
+
+
+def test_a_sweep_into_an_earlier_sweeps_folder_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`-m hydra.sweep.dir=X` again replaced the .hydra/overrides.yaml of X/0 (which aggregate
+    groups the runs by) before that run's checkpoints refused the new job: the old results
+    were then labelled with the new overrides."""
+    sweep = tmp_path / "sweep"
+    before = used_folder(sweep / "0")
+    failure = run_in_process(
+        monkeypatch, tmp_path, "univa.train", "-m", f"hydra.sweep.dir={sweep}", "seed=3,4"
+    )
+    assert failure.returncode != 0 and len(failure.lines) == 1
+    assert failure.lines[0].startswith(
+        f"univa.train: error: {sweep} already holds the runs of another sweep (0)"
+    )
+    assert snapshot(sweep / "0") == before
+    assert sorted(p.name for p in sweep.iterdir()) == ["0"]
+    # continuing the sweep's jobs, each in its own subfolder, stays possible
+    resume = {"task_name": "train", "ckpt_path": "last", "hydra": {"sweep": {"dir": str(sweep)}}}
+    RunFolderGuard(commands=["train"]).on_multirun_start(OmegaConf.create(resume))
+
+
+def test_resuming_on_other_data_is_refused_before_training(compose_cfg, tmp_path: Path) -> None:
+    """`ckpt_path=last dataset.size=small` on a tiny-data run trained on the other data
+    without a word, its best checkpoint picked across two validation sets."""
+    from hydra.utils import instantiate
+
+    from univa.cli import build_datamodule
+    from univa.data_settings import DATA_SETTINGS_KEY, record
+
+    cfg = compose_cfg("dataset.size=tiny", "analysis.enabled=false")
+    datamodule = build_datamodule(cfg)
+    module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
+    path = tmp_path / "other_data.ckpt"
+    state = {"optimizer_states": [], "lr_schedulers": [], "loops": {}, "epoch": 1}
+    settings = record(datamodule) | {"size": "small", "data_dir": "/moved/elsewhere"}
+    torch.save({"state_dict": module.state_dict(), **state, DATA_SETTINGS_KEY: settings}, path)
+    cfg = compose_cfg("dataset.size=tiny", f"ckpt_path={path}", "analysis.enabled=false")
+    with pytest.raises(UniVAError, match=r"other_data.ckpt: it was trained on other data \(size="):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()  # nothing trained
+    record_only_moved = ResumeCheckpoint(path, {}, record(datamodule) | {"data_dir": "/moved"})
+    record_only_moved.check_data(datamodule)  # the same data in another folder: fine
+
+
+def test_a_moved_run_folder_keeps_its_best_checkpoint_on_resume(
+    compose_cfg, tmp_path: Path
+) -> None:
+    """Resumed after its folder was moved (rsync from a cluster, a copy), Lightning forgot the
+    best score, so the next epoch became "best" whatever its score, and kept best_model_path
+    in the old folder (a finished run tested the old folder's file)."""
+    from hydra.utils import instantiate
+
+    cfg = compose_cfg()
+    new = tmp_path / "moved" / "checkpoints"
+    callback = instantiate(cfg.callbacks.model_checkpoint, dirpath=str(new))
+    new.mkdir(parents=True)
+    (new / "epoch003-miF160.00.ckpt").write_bytes(b"the run's best")
+    old = "/cluster/scratch/run/checkpoints"
+    callback.load_state_dict(
+        {
+            "monitor": "val/micro_f1",
+            "best_model_score": torch.tensor(60.0),
+            "best_model_path": f"{old}/epoch003-miF160.00.ckpt",
+            "current_score": torch.tensor(55.0),
+            "dirpath": old,
+            "best_k_models": {f"{old}/epoch003-miF160.00.ckpt": torch.tensor(60.0)},
+            "kth_best_model_path": f"{old}/epoch003-miF160.00.ckpt",
+            "kth_value": torch.tensor(60.0),
+            "last_model_path": f"{old}/last.ckpt",
+        }
+    )
+    assert callback.best_model_path == str(new / "epoch003-miF160.00.ckpt")
+    assert callback.best_model_score == 60.0
+    assert list(callback.best_k_models) == [str(new / "epoch003-miF160.00.ckpt")]
+    assert callback.last_model_path == str(new / "last.ckpt")
