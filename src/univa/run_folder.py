@@ -37,6 +37,7 @@ from univa.errors import (
     InputFileNotFoundError,
     RunFolderInUseError,
 )
+from univa.reporting import RESULTS_FILE
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,11 @@ CHECKPOINTS = "checkpoints"
 LAST = "last.ckpt"
 ON_EXCEPTION = "on_exception.ckpt"
 LOCK = ".univa.lock"
+# what a run's leader writes besides its checkpoints: the end-of-run outputs and the loggers'
+# folders (conf/logger); a sweep's folder holds its record. Not the job's log: every rank of a
+# torchrun job writes to it, and a rank may do so before its leader looks.
+RUN_OUTPUTS = (RESULTS_FILE, "analysis", "csv", "tensorboard", "wandb")
+SWEEP_RECORD = "multirun.yaml"
 # what Lightning needs to continue training, beyond the weights
 TRAINING_STATE = ("state_dict", "optimizer_states", "lr_schedulers", "loops", "epoch")
 # rank variables of the launchers that start one job's processes: Lightning's DDP relaunch
@@ -217,6 +223,12 @@ def _busy_error(output_dir: Path, fd: int) -> RunFolderInUseError:
     )
 
 
+def outputs_in(output_dir: Path) -> list[str]:
+    """Names of what an earlier run or sweep wrote in `output_dir` besides checkpoints (a run
+    killed before its first checkpoint has already written its loggers' folders)."""
+    return [name for name in (*RUN_OUTPUTS, SWEEP_RECORD) if (output_dir / name).exists()]
+
+
 def check_folder_is_not_busy(output_dir: Path) -> None:
     """Refuse a folder that a living run holds (the lock is probed, not kept)."""
     try:
@@ -327,7 +339,7 @@ class RunFolderGuard(Callback):
         if not output_dir.is_dir():
             return
         if task in self.readers:
-            self._refuse_a_training_folder(task, output_dir)
+            self._refuse_another_runs_folder(task, output_dir)
             return
         ckpt_path = OmegaConf.select(config, "ckpt_path", default=None, throw_on_missing=False)
         resume_from = output_dir / CHECKPOINTS / LAST if ckpt_path == "last" else ckpt_path
@@ -335,8 +347,23 @@ class RunFolderGuard(Callback):
             check_folder_is_not_busy(output_dir)
             if not restart_count():
                 check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
+                if resume_from is None:
+                    self._refuse_earlier_outputs(output_dir)
         except RunFolderInUseError as error:
             raise SystemExit(f"univa.{config.task_name}: error: {error}") from None
+
+    @staticmethod
+    def _refuse_earlier_outputs(output_dir: Path) -> None:
+        """A fresh run into a folder holding an earlier run's outputs, but no checkpoint to
+        continue from (a run killed before its first epoch ended), would mix its logs and
+        results with that run's."""
+        found = outputs_in(output_dir)
+        if found:
+            raise RunFolderInUseError(
+                f"{output_dir} holds an earlier run's outputs ({', '.join(found)}) and no "
+                "checkpoint to continue from; write this run elsewhere with "
+                "hydra.run.dir=<new folder>"
+            )
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """A sweep into a folder holding an earlier sweep's runs is refused before Hydra writes
@@ -365,10 +392,14 @@ class RunFolderGuard(Callback):
             )
 
     @staticmethod
-    def _refuse_a_training_folder(task: str, output_dir: Path) -> None:
-        if checkpoints_in(output_dir) or (output_dir / LOCK).exists():
+    def _refuse_another_runs_folder(task: str, output_dir: Path) -> None:
+        used = [path.name for path in checkpoints_in(output_dir)][:1]
+        used += [
+            name for name in (LOCK, RESULTS_FILE, SWEEP_RECORD) if (output_dir / name).exists()
+        ]
+        if used:
             raise SystemExit(
-                f"univa.{task}: error: {output_dir} is a training run's folder; univa.{task} "
-                "would replace its .hydra/ record and results.json: write elsewhere with "
-                "hydra.run.dir=<new folder>"
+                f"univa.{task}: error: {output_dir} holds another run's files "
+                f"({', '.join(used)}); univa.{task} would replace its .hydra/ record and "
+                "results.json: write elsewhere with hydra.run.dir=<new folder>"
             )

@@ -257,9 +257,61 @@ def test_evaluate_or_predict_into_a_training_runs_folder_is_refused(
         *extra,
     )
     assert failure.returncode != 0 and len(failure.lines) == 1
-    assert failure.lines[0].startswith(f"{program}: error: {run} is a training run's folder")
+    assert failure.lines[0].startswith(f"{program}: error: {run} holds another run's files")
     assert snapshot(run) == before
     assert not (tmp_path / "preds.csv").exists()
+
+
+@pytest.mark.parametrize("earlier", ["evaluation", "sweep"])
+def test_evaluate_into_an_earlier_evaluations_or_a_sweeps_folder_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, earlier: str
+) -> None:
+    """A second `univa.evaluate hydra.run.dir=E` replaced the first one's results.json without a
+    word; into a sweep's folder, its results.json would be aggregated as one more run."""
+    folder = tmp_path / "earlier"
+    folder.mkdir()
+    kept = "results.json" if earlier == "evaluation" else "multirun.yaml"
+    (folder / kept).write_text("the earlier command's")
+    failure = run_in_process(
+        monkeypatch,
+        tmp_path,
+        "univa.evaluate",
+        f"hydra.run.dir={folder}",
+        f"ckpt_path={tmp_path / 'model.ckpt'}",
+    )
+    assert failure.returncode != 0 and len(failure.lines) == 1
+    assert failure.lines[0].startswith(
+        f"univa.evaluate: error: {folder} holds another run's files ({kept})"
+    )
+    assert [p.name for p in folder.iterdir()] == [kept]
+    assert (folder / kept).read_text() == "the earlier command's"
+
+
+def test_a_fresh_run_into_a_folder_killed_before_its_first_checkpoint_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A run SIGKILLed before its first checkpoint leaves its CSV logs; a new run into that
+    folder appended to them, mixing the two runs' curves."""
+    run = tmp_path / "killed"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "config.yaml").write_text("seed: 1\n")
+    (run / "train.log").write_text("Seed set to 1\n")
+    (run / "csv").mkdir()
+    (run / "csv" / "metrics.csv").write_text("epoch,step,train/loss_total\n0,0,1.5\n")
+    before = snapshot(run)
+    failure = run_in_process(
+        monkeypatch,
+        tmp_path,
+        "univa.train",
+        f"hydra.run.dir={run}",
+        *(o.format(tmp=tmp_path) for o in NO_DATA),
+    )
+    assert failure.returncode != 0 and len(failure.lines) == 1
+    assert failure.lines[0] == (
+        f"univa.train: error: {run} holds an earlier run's outputs (csv) and no "
+        "checkpoint to continue from; write this run elsewhere with hydra.run.dir=<new folder>"
+    )
+    assert snapshot(run) == before
 
 
 def test_a_sweep_into_an_earlier_sweeps_folder_is_refused(
