@@ -1,0 +1,48 @@
+"""A checkpoint written by an earlier univa still loads, and predicts what it predicted then."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from composing import compose_task
+from univa import UniVALitModule
+from univa.predict import predict
+
+FIXTURE = Path(__file__).parent / "fixtures" / "checkpoint_v0_1"
+
+
+def read_predictions(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def test_an_earlier_checkpoint_loads_with_its_options() -> None:
+    module = UniVALitModule.load_from_checkpoint(FIXTURE / "model.ckpt")
+    config = module.model.config
+    assert (config.hidden_size, config.num_heads, config.ffn_size) == (16, 2, 32)
+    assert module.labels == ["happy", "sad", "anger", "surprise", "disgust", "fear"]
+    assert module.data_settings["dataset"] == "synthetic"
+
+
+def test_an_earlier_checkpoint_predicts_what_it_predicted(tiny_mosei: Path, tmp_path: Path) -> None:
+    output = tmp_path / "predictions.csv"
+    cfg = compose_task(
+        "predict",
+        tmp_path,
+        f"ckpt_path={FIXTURE / 'model.ckpt'}",
+        f"output={output}",
+        f"dataset.data_dir={tiny_mosei}",
+        "split=test",
+    )
+    predict(cfg)
+    now, then = read_predictions(output), read_predictions(FIXTURE / "predictions_test.csv")
+    assert [row["utt_id"] for row in now] == [row["utt_id"] for row in then]
+    for row_now, row_then in zip(now, then, strict=True):
+        for column, value in row_then.items():
+            if column.startswith("prob_"):
+                assert float(row_now[column]) == pytest.approx(float(value), abs=2e-6), column
+            else:
+                assert row_now[column] == value, column
