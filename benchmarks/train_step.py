@@ -33,9 +33,9 @@ from omegaconf import OmegaConf
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from univa import UniVALitModule
+from univa.conf import CONFIG_DIR
 from univa.losses import va_supcon_loss
 from univa.original_model import OriginalUniVA, va_aware_supcon_loss
-from univa.train import CONFIG_DIR
 
 HERE = Path(__file__).parent
 SHAPES = {"paper": ["dataset=mosei", "text=glove"], "tiny": ["dataset=synthetic", "text=glove"]}

@@ -7,7 +7,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from univa.train import CONFIG_DIR
+from univa.conf import CONFIG_DIR
 
 ABLATION_SWITCHES = {
     "no_contrastive": "contrastive",
@@ -234,7 +234,7 @@ def test_tags_reach_the_loggers(compose_cfg, tmp_path: Path, monkeypatch) -> Non
     import yaml
     from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
-    from univa.tracking import finish_tracking, start_tracking
+    from univa.report.tracking import finish_tracking, start_tracking
 
     monkeypatch.setenv("WANDB_MODE", "disabled")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path))

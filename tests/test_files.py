@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from univa.checkpoint_io import AtomicCheckpointIO
+from univa.conf import CONFIG_DIR
 from univa.errors import InputError
 from univa.files import (
     atomic_write,
@@ -24,8 +24,9 @@ from univa.files import (
     write_csv,
     write_text,
 )
-from univa.reporting import write_results
-from univa.train import CONFIG_DIR, train
+from univa.report.results import write_results
+from univa.train import train
+from univa.training.checkpoint_io import AtomicCheckpointIO
 
 
 @pytest.fixture

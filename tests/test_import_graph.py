@@ -19,6 +19,36 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "univa.vocabulary": ("univa",),  # the words every layer shares: a leaf
     "univa.errors": ("univa",),  # raised by every layer: a leaf
 }
+# the flow, low to high: files -> readers -> data modules -> network -> objectives -> Lightning
+# glue -> reporting -> the entry points' shared start -> the entry points; a module imports only
+# from its own layer or the ones below
+FLOW: tuple[tuple[str, ...], ...] = (
+    ("univa.vocabulary", "univa.errors", "univa.conf", "univa.files", "univa.label_prior"),
+    ("univa.distributed", "univa.data"),
+    ("univa.model",),
+    ("univa.losses", "univa.metrics"),
+    ("univa.training",),
+    ("univa.report",),
+    ("univa.cli",),
+    (
+        "univa.train",
+        "univa.evaluate",
+        "univa.predict",
+        "univa.aggregate",
+        "univa.convert_reference",
+        "univa.reference",
+        "univa.original_model",
+    ),
+)
+
+
+def flow_rules(flow: tuple[tuple[str, ...], ...]) -> dict[str, tuple[str, ...]]:
+    """Each layer of `flow` may not import any layer above it."""
+    return {
+        module: tuple(above for layer in flow[rank + 1 :] for above in layer)
+        for rank, layer in enumerate(flow)
+        for module in layer
+    }
 
 
 def _within(name: str, prefix: str) -> bool:
@@ -124,6 +154,18 @@ def test_the_network_never_imports_data_and_the_leaves_import_nothing_of_univa()
     assert forbidden_imports(graph) == []
 
 
+def test_no_module_imports_from_a_layer_above_its_own() -> None:
+    graph = _univa_graph()
+    layered = {name for layer in FLOW for name in layer}
+    unplaced = sorted(
+        module
+        for module in graph
+        if module != "univa" and not any(_within(module, name) for name in layered)
+    )
+    assert unplaced == []  # a new module gets its place in FLOW
+    assert forbidden_imports(graph, flow_rules(FLOW)) == []
+
+
 def _package(root: Path, files: dict[str, str]) -> Path:
     """A made-up package `pkg` under `root`: relative path -> source."""
     for name, source in {"__init__.py": "", **files}.items():
@@ -164,3 +206,15 @@ def test_the_checker_finds_a_forbidden_import(tmp_path: Path) -> None:
     rules = {"pkg.model": ("pkg.data",), "pkg.vocabulary": ("pkg",), "pkg.errors": ("pkg",)}
     found = forbidden_imports(import_graph(root, "pkg"), rules)
     assert found == ["pkg.model.config -> pkg.data.released", "pkg.vocabulary -> pkg.errors"]
+
+
+def test_the_checker_finds_an_import_up_the_flow(tmp_path: Path) -> None:
+    root = _package(
+        tmp_path,
+        {
+            "data.py": "from pkg.report import RESULTS\n",  # reaches up
+            "report.py": "from pkg.data import rows\nRESULTS = 1\n",
+        },
+    )
+    rules = flow_rules((("pkg.data",), ("pkg.report",)))
+    assert forbidden_imports(import_graph(root, "pkg"), rules) == ["pkg.data -> pkg.report"]

@@ -14,14 +14,14 @@ from pathlib import Path
 import lightning as L
 from omegaconf import DictConfig
 
-from univa.cli import (
+from univa.cli.command import entry_point
+from univa.report.results import write_results
+from univa.training.from_checkpoint import (
     build_trainer,
     checkpoint_path,
     chosen_split,
     load_checkpoint_and_data,
 )
-from univa.command import entry_point
-from univa.reporting import write_results
 from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
 
 # split -> (the Trainer loop that runs it, the key the module stores its summary under)

@@ -19,21 +19,20 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from univa.analysis import predict_at
-from univa.cli import (
+from univa.cli.command import entry_point
+from univa.errors import UsageError
+from univa.files import write_csv
+from univa.report.analysis import predict_at
+from univa.training.data_settings import user_overrides
+from univa.training.from_checkpoint import (
     THRESHOLD_KEY,
     build_trainer,
     checkpoint_path,
     chosen_split,
     load_checkpoint_and_data,
 )
-from univa.command import entry_point
-from univa.data_settings import user_overrides
-from univa.errors import UsageError
-from univa.files import write_csv
-from univa.lit_module import UniVALitModule
-from univa.reporting import RESULTS_FILE
-from univa.vocabulary import SPLITS
+from univa.training.lit_module import UniVALitModule
+from univa.vocabulary import RESULTS_FILE, SPLITS
 
 
 def output_path(cfg: DictConfig) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from univa.errors import InputError, InputFileNotFoundError
-from univa.lit_module import UniVALitModule, load_error_reason
+from univa.training.lit_module import UniVALitModule, load_error_reason
 from univa.vocabulary import GLOVE, M3ED_LABELS, MODALITIES, MOSEI_LABELS, is_glove
 
 DATASET_LABELS = {"MOSEI": MOSEI_LABELS, "M3ED": M3ED_LABELS}

@@ -19,24 +19,23 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from univa.analysis import check_threshold_tuning, threshold_grid
-from univa.cli import CONFIG_DIR as CONFIG_DIR  # the packaged configs, for scripts and tests
-from univa.cli import build_datamodule
-from univa.command import entry_point
+from univa.cli.command import entry_point
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, InterruptedRunError
-from univa.lit_module import UniVALitModule
 from univa.metrics import best_constant_micro_f1
-from univa.reporting import print_config_tree, print_results_table, write_results
-from univa.run_analysis import analyse_run
-from univa.run_folder import ResumeCheckpoint, claim_run_folder, interruption_message
-from univa.tracking import (
+from univa.report.analysis import check_threshold_tuning, threshold_grid
+from univa.report.results import print_config_tree, print_results_table, write_results
+from univa.report.run_analysis import analyse_run
+from univa.report.tracking import (
     finish_tracking,
     log_analysis,
     name_sweep_runs,
     start_tracking,
     tracker_locations,
 )
+from univa.training.from_checkpoint import build_datamodule
+from univa.training.lit_module import UniVALitModule
+from univa.training.run_folder import ResumeCheckpoint, claim_run_folder, interruption_message
 
 
 def _instantiate_all(group: DictConfig | None) -> list:
@@ -85,7 +84,7 @@ def train(cfg: DictConfig) -> float:
     """Fit, validate and test one run described by `cfg`; return the best validation micro-F1.
 
     The run owns its output folder meanwhile and resumes only from the checkpoint `ckpt_path`
-    names (`last`: the folder's own `checkpoints/last.ckpt`); see `univa.run_folder`.
+    names (`last`: the folder's own `checkpoints/last.ckpt`); see `univa.training.run_folder`.
     """
     check_options(cfg)
     with distributed_job_scope():

@@ -10,6 +10,7 @@ from __future__ import annotations
 MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 SPLITS: tuple[str, ...] = ("train", "valid", "test")  # the released layout's file suffixes
 
+RESULTS_FILE = "results.json"  # a run's metrics (SPEC section 9), read by aggregate and predict
 GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
 
 # label sets of the two benchmarks, in the column order of their `labels_class` arrays

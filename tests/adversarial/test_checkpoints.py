@@ -23,12 +23,12 @@ import torch
 from composing import compose_task
 from univa.convert_reference import main as convert_main
 from univa.data import MoseiDataModule
-from univa.data_settings import DATA_SETTINGS_KEY, record
 from univa.errors import InputError, UniVAError
 from univa.evaluate import evaluate
-from univa.lit_module import UniVALitModule
 from univa.metrics import emotion_metrics
 from univa.predict import predict
+from univa.training.data_settings import DATA_SETTINGS_KEY, record
+from univa.training.lit_module import UniVALitModule
 
 SMALL = {"hidden_size": 16, "num_heads": 2, "ffn_size": 32}
 UNSAFE = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"

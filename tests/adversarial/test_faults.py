@@ -21,12 +21,12 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from univa.checkpoint_io import AtomicCheckpointIO
 from univa.errors import InputError, OutputWriteError, exit_on_user_error
-from univa.figures import save_figures
 from univa.files import atomic_write, write_csv
-from univa.reporting import write_results
+from univa.report.figures import save_figures
+from univa.report.results import write_results
 from univa.train import train
+from univa.training.checkpoint_io import AtomicCheckpointIO
 
 NO_SPACE = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
@@ -110,7 +110,7 @@ def test_kill_in_the_middle_of_a_checkpoint_write_keeps_last_ckpt(tmp_path) -> N
     run_killed(
         """
         import io, os, signal, sys, torch
-        from univa.checkpoint_io import AtomicCheckpointIO
+        from univa.training.checkpoint_io import AtomicCheckpointIO
         real_save = torch.save
         def dying_save(obj, file):
             buffer = io.BytesIO()
@@ -152,7 +152,7 @@ def test_kill_before_results_json_is_renamed_keeps_the_previous_one(tmp_path) ->
         """
         import os, signal, sys
         from pathlib import Path
-        from univa.reporting import write_results
+        from univa.report.results import write_results
         os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)
         write_results(Path(sys.argv[1]), {"seed": 2, "val": list(range(100_000))})
         """,

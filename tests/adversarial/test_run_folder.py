@@ -24,8 +24,8 @@ from omegaconf import OmegaConf, open_dict
 from command_line import run_in_process
 from univa import UniVALitModule
 from univa.errors import UniVAError
-from univa.run_folder import LOCK, ResumeCheckpoint, RunFolderGuard, claim_run_folder
 from univa.train import train
+from univa.training.run_folder import LOCK, ResumeCheckpoint, RunFolderGuard, claim_run_folder
 
 NO_DATA = ["dataset=mosei", "dataset.data_dir={tmp}/no_data"]
 SPEC = {
@@ -341,8 +341,8 @@ def test_resuming_on_other_data_is_refused_before_training(compose_cfg, tmp_path
     without a word, its best checkpoint picked across two validation sets."""
     from hydra.utils import instantiate
 
-    from univa.cli import build_datamodule
-    from univa.data_settings import DATA_SETTINGS_KEY, record
+    from univa.training.data_settings import DATA_SETTINGS_KEY, record
+    from univa.training.from_checkpoint import build_datamodule
 
     cfg = compose_cfg("dataset.size=tiny", "analysis.enabled=false")
     datamodule = build_datamodule(cfg)

@@ -99,7 +99,7 @@ class SaveOnException(Checkpoint):
     Lightning's `OnExceptionCheckpoint` does the same but also makes every `fit` without a
     `ckpt_path` resume from the newest checkpoint it finds (a second run into a used folder
     silently continued the first). This one only saves; the run folder decides what is
-    resumed (`univa.run_folder`). Removed after a run that ends normally, like Lightning's.
+    resumed (`univa.training.run_folder`). Removed after a run that ends normally, like Lightning's.
     """
 
     def __init__(self, dirpath: str, filename: str = "on_exception") -> None:

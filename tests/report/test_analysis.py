@@ -8,7 +8,11 @@ import pytest
 import torch
 from sklearn.metrics import multilabel_confusion_matrix
 
-from univa.analysis import (
+from univa.data import SyntheticDataModule
+from univa.data.dataset import collate_trimmed
+from univa.errors import InputError
+from univa.metrics import emotion_metrics, metric_summary
+from univa.report.analysis import (
     check_threshold_tuning,
     collect_outputs,
     confusion_counts,
@@ -18,11 +22,7 @@ from univa.analysis import (
     threshold_grid,
     tune_thresholds,
 )
-from univa.data import SyntheticDataModule
-from univa.data.dataset import collate_trimmed
-from univa.errors import InputError
-from univa.lit_module import UniVALitModule
-from univa.metrics import emotion_metrics, metric_summary
+from univa.training.lit_module import UniVALitModule
 
 
 @pytest.fixture(scope="module")

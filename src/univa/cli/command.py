@@ -3,7 +3,7 @@
 Hydra composes the config and runs the task; every mistake on the command line ends in one
 line `univa.<command>: error: ...` on stderr and a non-zero exit, before any data is read:
 Hydra's composition errors (a misspelt key, an unknown group option, an unparsable override),
-the checks of `univa.config_check`, and the `UniVAError`s of the task. A failed task removes
+the checks of `univa.cli.config_check`, and the `UniVAError`s of the task. A failed task removes
 its run folder when that holds only what Hydra wrote there. Everything else of Hydra (multirun,
 sweepers, `--cfg`, `--help`, tab completion, Lightning's DDP relaunch of `sys.argv`) is
 untouched.
@@ -34,10 +34,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
-from univa.cli import CONFIG_DIR
-from univa.config_check import check_config, first_line
-from univa.console import quiet_library_noise
+from univa.cli.config_check import check_config, first_line
+from univa.conf import CONFIG_DIR
 from univa.errors import exit_on_user_error
+from univa.report.console import quiet_library_noise
 
 HYDRA_OUTPUT_SUBDIR = ".hydra"
 HYDRA_MULTIRUN_FILE = "multirun.yaml"

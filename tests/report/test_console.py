@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from univa.reporting import print_config_tree, print_results_table
+from univa.report.results import print_config_tree, print_results_table
 
 LONG = "/a/very/long/folder/name/that/does/not/fit/in/eighty/columns" * 3
 METRICS = {"acc": 1.0, "hl": 0.1, "micro_f1": 2.0, "macro_f1": 3.0, "num_samples": 4}

@@ -11,12 +11,12 @@ import lightning as L
 import torch
 from transformers import get_linear_schedule_with_warmup
 
-from univa.data_settings import DATA_SETTINGS_KEY, record
 from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
 from univa.model import UniVA, UniVAConfig
 from univa.model.config import split_options
+from univa.training.data_settings import DATA_SETTINGS_KEY, record
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:
@@ -54,7 +54,7 @@ class UniVALitModule(L.LightningModule):
     Every argument is a plain value (the data-derived `labels`, `input_dims`, `max_lens` plus
     the network and loss options of `UniVAConfig` and `LossConfig`), so checkpoints load with
     `weights_only=True` and `load_from_checkpoint(path)` needs nothing else. Checkpoints also
-    record the data settings of the training's data module (`univa.data_settings`), read back
+    record the data settings of the training's data module (`univa.training.data_settings`), read back
     into `data_settings`.
     """
 

@@ -17,11 +17,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
-from univa.data_settings import dataset_config, user_overrides
 from univa.errors import UsageError
-from univa.lit_module import UniVALitModule, load_error_reason
-
-CONFIG_DIR = str(Path(__file__).parent / "conf")
+from univa.training.data_settings import dataset_config, user_overrides
+from univa.training.lit_module import UniVALitModule, load_error_reason
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:

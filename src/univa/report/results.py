@@ -11,11 +11,9 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
-from univa.console import console as default_console
 from univa.files import write_text
-from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
-
-RESULTS_FILE = "results.json"
+from univa.report.console import console as default_console
+from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 
 
 def write_results(output_dir: Path, results: dict) -> Path:

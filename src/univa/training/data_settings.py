@@ -20,11 +20,12 @@ from hydra.utils import get_class
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from univa.conf import CONFIG_DIR
 from univa.errors import InputError
 from univa.vocabulary import MODALITIES, is_glove
 
 DATA_SETTINGS_KEY = "univa_data"  # the checkpoint entry holding them
-DATASET_GROUP_DIR = Path(__file__).parent / "conf" / "dataset"
+DATASET_GROUP_DIR = Path(CONFIG_DIR) / "dataset"
 # each recorded dataset option -> the command-line keys that leave it to the user; data_dir
 # follows from the synthetic flavor/size/seed too, so any of those leaves it to the user
 FIELD_OVERRIDES: dict[str, tuple[str, ...]] = {

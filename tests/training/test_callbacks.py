@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from univa.callbacks import NonFiniteLossGuard, RankEpochSeed
 from univa.errors import NonFiniteLossError
+from univa.training.callbacks import NonFiniteLossGuard, RankEpochSeed
 
 
 def fake_trainer(epoch: int = 1, step: int = 5, rank: int = 0) -> SimpleNamespace:

@@ -1,4 +1,4 @@
-"""`univa.figures`: each figure draws what its caption promises, and is saved as a whole PNG."""
+"""`univa.report.figures`: each figure draws what its caption promises, and is saved as a whole PNG."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from univa.analysis import SplitOutputs
-from univa.figures import (
+from univa.report.analysis import SplitOutputs
+from univa.report.figures import (
     feature_projection_figure,
     per_label_f1_figure,
     save_figures,

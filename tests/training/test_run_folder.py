@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from univa import UniVALitModule
 from univa.errors import UniVAError
-from univa.run_folder import (
+from univa.training.run_folder import (
     LOCK,
     RunFolderGuard,
     claim_run_folder,

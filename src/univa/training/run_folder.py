@@ -30,14 +30,14 @@ from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from univa.cli import same_text_encoder
-from univa.data_settings import DATA_SETTINGS_KEY, record
 from univa.errors import (
     CheckpointError,
     InputFileNotFoundError,
     RunFolderInUseError,
 )
-from univa.reporting import RESULTS_FILE
+from univa.training.data_settings import DATA_SETTINGS_KEY, record
+from univa.training.from_checkpoint import same_text_encoder
+from univa.vocabulary import RESULTS_FILE
 
 log = logging.getLogger(__name__)
 

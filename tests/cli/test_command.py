@@ -114,7 +114,7 @@ def test_gpu_trainers_without_a_gpu(monkeypatch, tmp_path: Path, no_gpu, overrid
 
 
 def test_gpu_trainer_with_a_gpu_passes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from univa.config_check import check_accelerator
+    from univa.cli.config_check import check_accelerator
 
     monkeypatch.setattr(CUDAAccelerator, "is_available", staticmethod(lambda: True))
     check_accelerator(OmegaConf.create({"accelerator": "gpu"}))

@@ -4,7 +4,7 @@ From one pass over validation and test it writes the figures (per-label F1, the 
 sweep on validation, each modality's pooled features in 2-D coloured by VA) as PNG, the test
 predictions and per-label confusion counts as CSV, and, when `analysis.threshold_tuning` is
 set, the metrics at thresholds chosen on validation. CSV-only runs get all of it; W&B and
-TensorBoard receive the same figures and tables (`univa.tracking`).
+TensorBoard receive the same figures and tables (`univa.report.tracking`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import torch
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 
-from univa.analysis import (
+from univa.data.datamodule import UniVADataModule
+from univa.files import write_csv
+from univa.metrics import metric_summary
+from univa.report.analysis import (
     SplitOutputs,
     collect_outputs,
     confusion_counts,
@@ -26,16 +29,13 @@ from univa.analysis import (
     threshold_grid,
     tune_thresholds,
 )
-from univa.data.datamodule import UniVADataModule
-from univa.figures import (
+from univa.report.figures import (
     feature_projection_figure,
     per_label_f1_figure,
     save_figures,
     threshold_sweep_figure,
 )
-from univa.files import write_csv
-from univa.lit_module import UniVALitModule
-from univa.metrics import metric_summary
+from univa.training.lit_module import UniVALitModule
 
 CONFUSION_COLUMNS = ("tp", "fp", "fn", "tn")
 

@@ -1,4 +1,4 @@
-"""`univa.reporting`: results.json as scripts read it, and the summary a run prints."""
+"""`univa.report.results`: results.json as scripts read it, and the summary a run prints."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from rich.console import Console
 
-from univa.reporting import RESULTS_FILE, print_config_tree, print_results_table, write_results
+from univa.report.results import print_config_tree, print_results_table, write_results
+from univa.vocabulary import RESULTS_FILE
 
 
 def metrics(acc: float, num_samples: int) -> dict:

@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from univa.errors import InputError
-from univa.run_analysis import CONFUSION_COLUMNS, RunAnalysis
+from univa.report.run_analysis import CONFUSION_COLUMNS, RunAnalysis
 
 
 def _is_wandb(node: DictConfig | None) -> bool:

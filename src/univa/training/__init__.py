@@ -1,0 +1,1 @@
+"""Lightning glue: the LightningModule, callbacks, checkpoint writing and loading, run folders."""
