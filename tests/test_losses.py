@@ -6,8 +6,10 @@ import math
 import pytest
 import torch
 
+from univa.errors import InputError
 from univa.losses import (
     LossConfig,
+    bce_classification_loss,
     kl_classification_loss,
     label_prior_term,
     univa_losses,
@@ -112,7 +114,7 @@ def test_total_combines_parts_with_alpha_and_modality_weights() -> None:
         delta=0.2,
         contrastive_weights={"text": 3, "audio": 1, "vision": 1},
     )
-    losses = univa_losses(out, batch, config)
+    losses = univa_losses(out, batch, config, loss_mode="kl")
     con = (3 * losses["con_text"] + losses["con_audio"] + losses["con_vision"]) / 3
     assert losses["con"].item() == pytest.approx(con.item())
     assert losses["total"].item() == pytest.approx((0.7 * losses["cls"] + 0.3 * con).item())
@@ -123,19 +125,40 @@ def test_the_label_prior_is_its_own_part_of_the_classification_loss() -> None:
     labels = out["log_probs"].shape[1]
     similarity = torch.rand(labels, labels)
     config = LossConfig(alpha=0.3, temperature=0.5, delta=0.2)
-    losses = univa_losses(out, batch, config, similarity)
+    losses = univa_losses(out, batch, config, similarity, loss_mode="kl")
     prior = label_prior_term(out["log_probs"], similarity)
     assert losses["prior"].item() == pytest.approx(prior.item())
     expected = 0.7 * (losses["cls"] + prior) + 0.3 * losses["con"]
     assert losses["total"].item() == pytest.approx(expected.item())
-    assert "prior" not in univa_losses(out, batch, config)
+    assert "prior" not in univa_losses(out, batch, config, loss_mode="kl")
 
 
 def test_without_contrastive_the_total_is_the_classification_loss() -> None:
     out, batch = _out_and_batch()
-    losses = univa_losses(out, batch, LossConfig(contrastive=False, alpha=0.4))
+    losses = univa_losses(out, batch, LossConfig(contrastive=False, alpha=0.4), loss_mode="kl")
     assert "con" not in losses
     assert losses["total"] is losses["cls"]
+
+
+@pytest.mark.parametrize("mode", ["kl", "bce"])
+def test_the_classification_loss_is_the_given_modes_whatever_the_output_holds(mode: str) -> None:
+    """The mode is an argument (the network's `model.loss_mode`), not guessed from the output's
+    keys: an output holding both log-probabilities and logits gets the loss it is told."""
+    out, batch = _out_and_batch()
+    out["probs"] = torch.sigmoid(out["logits"])
+    losses = univa_losses(out, batch, LossConfig(contrastive=False), loss_mode=mode)
+    labels = batch["labels"]
+    if mode == "kl":
+        expected = kl_classification_loss(out["log_probs"], labels)
+    else:
+        expected = bce_classification_loss(out["logits"], labels)
+    assert losses["cls"].item() == pytest.approx(expected.item())
+
+
+def test_an_unknown_loss_mode_is_named() -> None:
+    out, batch = _out_and_batch()
+    with pytest.raises(InputError, match=r"model\.loss_mode"):
+        univa_losses(out, batch, LossConfig(), loss_mode="focal")
 
 
 @pytest.mark.parametrize(
@@ -171,7 +194,7 @@ def test_all_zero_labels_give_finite_losses_and_gradients(mode: str, batch: int)
         out |= {"logits": logits, "probs": torch.sigmoid(logits)}
     data = {"labels": torch.zeros(batch, 4)} | {f"va_{m}": torch.zeros(batch, 2) for m in features}
     config = LossConfig(contrastive_weights={"text": 1.0, "audio": 1.0})
-    losses = univa_losses(out, data, config, torch.rand(4, 4))
+    losses = univa_losses(out, data, config, torch.rand(4, 4), loss_mode=mode)
     assert all(torch.isfinite(value) for value in losses.values()), losses
     losses["total"].backward()
     for tensor in (logits, *features.values()):

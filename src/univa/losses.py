@@ -13,6 +13,9 @@ import torch.nn.functional as F
 
 from univa.distributed import gather_with_local_grad, scale_grad, world_size
 from univa.errors import InputError
+from univa.model import UniVAOutput
+from univa.model.config import LOSS_MODES
+from univa.vocabulary import Batch, va_key
 
 KL_SCALE = 1000.0  # the original multiplies the mean KL divergence by 1000
 
@@ -124,25 +127,34 @@ def contrastive_loss(
     return scale_grad(va_supcon_loss(features, va, config.delta, config.temperature), replicas)
 
 
+def classification_loss(
+    out: UniVAOutput, labels: torch.Tensor, loss_mode: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The classification loss of `loss_mode` ("kl" or "bce", the network's `model.loss_mode`)
+    and the scores the label prior compares: log-probabilities for KL, probabilities for BCE."""
+    if loss_mode == "kl":
+        return kl_classification_loss(out["log_probs"], labels), out["log_probs"]
+    if loss_mode == "bce":
+        return bce_classification_loss(out["logits"], labels), out["probs"]
+    raise InputError(f"model.loss_mode must be one of {LOSS_MODES}, got {loss_mode!r}")
+
+
 def univa_losses(
-    out: dict,
-    batch: dict[str, torch.Tensor],
+    out: UniVAOutput,
+    batch: Batch,
     config: LossConfig,
     label_similarity: torch.Tensor | None = None,
+    *,
+    loss_mode: str,
 ) -> dict[str, torch.Tensor]:
     """`cls`, `prior` (with the label prior), `con`, `con_<modality>` and `total` for one batch.
 
-    `out` is the network's output dict; KL mode is recognised by its `log_probs`. The original
-    code's classification loss is `cls + prior`; without the contrastive loss it is the total.
+    `out` is the network's output and `loss_mode` the mode it was built for (its config's
+    `loss_mode`). The original code's classification loss is `cls + prior`; without the
+    contrastive loss it is the total.
     """
-    labels = batch["labels"]
-    if "log_probs" in out:
-        scores = out["log_probs"]
-        losses = {"cls": kl_classification_loss(scores, labels)}
-    else:
-        scores = out["probs"]
-        losses = {"cls": bce_classification_loss(out["logits"], labels)}
-    classification = losses["cls"]
+    classification, scores = classification_loss(out, batch["labels"], loss_mode)
+    losses = {"cls": classification}
     if label_similarity is not None:
         losses["prior"] = label_prior_term(scores, label_similarity)
         classification = classification + losses["prior"]
@@ -151,7 +163,7 @@ def univa_losses(
         return losses
     features = out["features"]
     for modality, pooled in features.items():
-        va = batch[f"va_{modality}"] if config.va_positives else None
+        va = batch[va_key(modality)] if config.va_positives else None
         losses[f"con_{modality}"] = contrastive_loss(pooled, va, config)
     losses["con"] = sum(config.contrastive_weights[m] * losses[f"con_{m}"] for m in features) / len(
         features

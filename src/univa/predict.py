@@ -112,7 +112,7 @@ def predict(cfg: DictConfig) -> Path:
     module, datamodule = load_checkpoint_and_data(cfg, path)
     thresholds, source = decision_thresholds(cfg, path, module)
     print(source)
-    # one process, in row order: the CSV rows must follow datamodule.utt_ids[split]
+    # one process, in row order: the CSV rows must follow datamodule.split_utt_ids(split)
     trainer = build_trainer(cfg, devices=1, num_nodes=1, strategy="auto")
     outputs = trainer.predict(module, dataloaders=datamodule.split_loader(split))
     probs = torch.cat([out["probs"].cpu() for out in outputs])  # compared in the model's dtype
@@ -126,7 +126,7 @@ def predict(cfg: DictConfig) -> Path:
     rows = [
         [utt_id, *(f"{p:.6f}" for p in prob), *pred]
         for utt_id, prob, pred in zip(
-            datamodule.utt_ids[split], probs.float().tolist(), preds, strict=True
+            datamodule.split_utt_ids(split), probs.float().tolist(), preds, strict=True
         )
     ]
     write_csv(output, header, rows)

@@ -176,7 +176,7 @@ def _fit_and_test_module(
             module, datamodule=datamodule, ckpt_path=best_path, verbose=False, weights_only=True
         )
         results["test"] = module.last_summary["test"]
-        test_labels = datamodule.datasets["test"].tensors["labels"]
+        test_labels = datamodule.split_labels("test")
         results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)
 
     if trainer.is_global_zero:

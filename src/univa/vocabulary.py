@@ -1,11 +1,16 @@
 """The words every layer shares, each defined once: modalities, splits, the GloVe sentinel, the
-benchmarks' label sets and how each test metric is displayed.
+benchmarks' label sets, how each test metric is displayed, and the keys of a batch.
 
 It imports nothing from univa, so that any module may use it (the plain network included)
 without pulling in another layer; tests/test_import_graph.py keeps it that way.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:  # annotations only: the vocabulary stays importable without torch
+    from torch import Tensor
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 SPLITS: tuple[str, ...] = ("train", "valid", "test")  # the released layout's file suffixes
@@ -39,3 +44,38 @@ def metric_name(key: str) -> str:
 def format_metric(key: str, value: float) -> str:
     """`value` of the metric `key` with that metric's decimals, the same in every table."""
     return f"{value:.{METRIC_FORMATS[key][1]}f}"
+
+
+def mask_key(modality: str) -> str:
+    """The batch key of `modality`'s 0/1 mask of real steps (the PLM's attention mask for text)."""
+    return f"{modality}_mask"
+
+
+def va_key(modality: str) -> str:
+    """The batch key of `modality`'s standardised (valence, arousal), shape (B, 2)."""
+    return f"va_{modality}"
+
+
+class _LabelledBatch(TypedDict):
+    labels: Tensor  # (B, C) multi-hot gold labels
+
+
+class Batch(_LabelledBatch, total=False):
+    """What a data loader yields and the network and losses read (SPEC section 8).
+
+    Each modality the data holds as features has `<m>` (B, L, D) and `<m>_mask` (B, L); with a
+    PLM text encoder, text comes as the dialogue's token ids with its attention mask and the
+    mask of the target utterance's tokens instead. Every modality has its VA, `va_<m>`.
+    """
+
+    text: Tensor
+    text_mask: Tensor
+    audio: Tensor
+    audio_mask: Tensor
+    vision: Tensor
+    vision_mask: Tensor
+    text_ids: Tensor  # (B, S) the dialogue's token ids (PLM path)
+    text_utt_mask: Tensor  # (B, S) 1 on the target utterance's tokens (PLM path)
+    va_text: Tensor
+    va_audio: Tensor
+    va_vision: Tensor

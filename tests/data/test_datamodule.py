@@ -11,7 +11,8 @@ from original_loader import original_plm_rows
 from univa.data import M3EDDataModule, MoseiDataModule, SyntheticDataModule
 from univa.data.dataset import collate_trimmed
 from univa.data.tokenization import load_tokenizer
-from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS
+from univa.errors import InputError
+from univa.vocabulary import GLOVE, M3ED_LABELS, MOSEI_LABELS, Batch
 
 KEYS = {
     "text",
@@ -190,6 +191,30 @@ def test_plm_batches_are_padded_to_their_own_longest_dialogue(tiny_m3ed: Path) -
         assert batch["text_mask"][:, -1].any()  # no all-padding column left
         assert batch["text_ids"].shape == batch["text_utt_mask"].shape == batch["text_mask"].shape
     assert max(lengths) <= stored < 512
+
+
+def test_the_batch_type_declares_every_key_a_loader_yields(tiny_m3ed: Path) -> None:
+    """`univa.vocabulary.Batch` is the contract between loaders, network and losses, on the
+    GloVe and the PLM path alike."""
+    declared = Batch.__required_keys__ | Batch.__optional_keys__
+    for text_encoder in (GLOVE, str(tiny_m3ed / "text_model")):
+        datamodule = M3EDDataModule(tiny_m3ed, text_encoder=text_encoder, batch_size=3)
+        datamodule.setup()
+        keys = set(next(iter(datamodule.val_dataloader())))
+        assert Batch.__required_keys__ <= keys <= declared, keys - declared
+
+
+def test_split_labels_and_utterance_ids_follow_the_split_loader(tiny_mosei: Path) -> None:
+    datamodule = MoseiDataModule(tiny_mosei, batch_size=4)
+    with pytest.raises(RuntimeError, match="setup"):
+        datamodule.split_labels("test")
+    datamodule.setup()
+    labels = torch.cat([batch["labels"] for batch in datamodule.split_loader("test")])
+    assert torch.equal(datamodule.split_labels("test"), labels)
+    utt_ids = datamodule.split_utt_ids("test")
+    assert len(set(utt_ids)) == len(utt_ids) == len(labels)
+    with pytest.raises(InputError, match="split must be one of"):
+        datamodule.split_labels("dev")
 
 
 def test_loader_options_follow_the_trainer_unless_configured(tmp_path: Path, monkeypatch) -> None:

@@ -60,6 +60,17 @@ def test_label_prior_is_a_trainable_parameter_initialised_to_the_matrix() -> Non
     assert not hasattr(UniVA(tiny_config()), "label_similarity")
 
 
+def test_each_encoder_reads_only_its_modalitys_features_and_mask() -> None:
+    """`UniVA.encode` names what flows where: the audio encoder needs `audio` and `audio_mask`
+    and nothing else of the batch, and gives the features `forward` fuses."""
+    model = UniVA(tiny_config()).eval()
+    batch = tiny_batch()
+    features = model(batch)["features"]
+    for modality in ("text", "audio", "vision"):
+        own = {key: batch[key] for key in (modality, f"{modality}_mask")}
+        torch.testing.assert_close(model.encode(modality, own), features[modality])
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -18,12 +18,21 @@ from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
 from univa.errors import InputError
-from univa.vocabulary import GLOVE, M3ED_LABELS, MODALITIES, MOSEI_LABELS, SPLITS, is_glove
+from univa.vocabulary import (
+    GLOVE,
+    M3ED_LABELS,
+    MODALITIES,
+    MOSEI_LABELS,
+    SPLITS,
+    is_glove,
+    va_key,
+)
 
 
 class UniVADataModule(L.LightningDataModule):
-    """Reads the three splits of a dataset in the released layout into `self.datasets`, and the
-    utterance id of each row into `self.utt_ids[split]` (for per-utterance predictions).
+    """Reads the three splits of a dataset in the released layout; after `setup`, callers read
+    a split's rows through `split_loader`, its gold labels through `split_labels` and its
+    utterance ids (for per-utterance outputs) through `split_utt_ids`.
 
     Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`.
     """
@@ -88,7 +97,7 @@ class UniVADataModule(L.LightningDataModule):
             utt_ids = [utterance.utt_id for utterance in text.utterances]
             source = f"utterances in {TEXT_FILES[self.name]}"
             tensors |= plm_inputs(text, tokenizer)
-            tensors["va_text"] = normalize_va(
+            tensors[va_key("text")] = normalize_va(
                 torch.tensor(text.va), self.va_norm, f"{self.name} {split} text VA"
             )
         if len(utt_ids) != len(arrays):
@@ -111,6 +120,22 @@ class UniVADataModule(L.LightningDataModule):
             "max_lens": dict(self.max_lens),
             "text_encoder": self.text_encoder,
         }
+
+    def _dataset(self, split: str) -> EmotionDataset:
+        if not self.datasets:
+            raise RuntimeError("call setup() before reading a split")
+        if split not in self.datasets:
+            raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+        return self.datasets[split]
+
+    def split_labels(self, split: str) -> torch.Tensor:
+        """(N, C) multi-hot gold labels of every row of `split`, in row order."""
+        return self._dataset(split).tensors["labels"]
+
+    def split_utt_ids(self, split: str) -> list[str]:
+        """The utterance id of every row of `split`, in row order (the order of `split_loader`)."""
+        self._dataset(split)
+        return list(self.utt_ids[split])
 
     def _replicas(self) -> tuple[int, int]:
         """(number of processes, this process's rank) of the attached Trainer, else (1, 0)."""

@@ -7,6 +7,7 @@ from torch.utils.data import Dataset, default_collate
 
 from univa.data.released import SplitArrays
 from univa.data.va import VANorm, normalize_va
+from univa.vocabulary import Batch, mask_key, va_key
 
 
 class EmotionDataset(Dataset):
@@ -33,13 +34,13 @@ def split_tensors(
     tensors = {"labels": torch.from_numpy(arrays.labels)}
     for modality, features in arrays.features.items():
         tensors[modality] = torch.from_numpy(features)
-        tensors[f"{modality}_mask"] = torch.from_numpy(arrays.masks[modality])
+        tensors[mask_key(modality)] = torch.from_numpy(arrays.masks[modality])
         va = torch.from_numpy(arrays.va[modality])
-        tensors[f"va_{modality}"] = normalize_va(va, va_norm, f"{split} {modality} VA")
+        tensors[va_key(modality)] = normalize_va(va, va_norm, f"{split} {modality} VA")
     return tensors
 
 
-def collate_trimmed(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+def collate_trimmed(items: list[dict[str, torch.Tensor]]) -> Batch:
     """Stack items, then cut each modality's padded sequences to the batch's longest real one.
 
     `<m>_mask` marks the real steps of modality m; every `<m>` and `<m>_*` tensor (features,
@@ -48,9 +49,9 @@ def collate_trimmed(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Ten
     cost compute (the PLM path no longer pads every dialogue to 512 tokens).
     """
     batch = default_collate(items)
-    for mask_key in [k for k in batch if k.endswith("_mask") and k.count("_") == 1]:
-        modality = mask_key.removesuffix("_mask")
-        real_columns = batch[mask_key].any(dim=0).nonzero()
+    for mask in [k for k in batch if k.endswith("_mask") and k.count("_") == 1]:
+        modality = mask.removesuffix("_mask")
+        real_columns = batch[mask].any(dim=0).nonzero()
         length = int(real_columns.max()) + 1 if len(real_columns) else 1
         for key in [k for k in batch if k == modality or k.startswith(f"{modality}_")]:
             batch[key] = batch[key][:, :length]

@@ -1,6 +1,6 @@
 """The UniVA network as plain PyTorch: encoders, pooling, fusion and classifier."""
 
 from univa.model.config import UniVAConfig
-from univa.model.univa import UniVA
+from univa.model.univa import UniVA, UniVAOutput
 
-__all__ = ["UniVA", "UniVAConfig"]
+__all__ = ["UniVA", "UniVAConfig", "UniVAOutput"]

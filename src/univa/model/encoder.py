@@ -68,7 +68,7 @@ class SequenceEncoder(nn.Module):
         layer_norm_eps: float,
     ) -> None:
         super().__init__()
-        self.input_keys = (modality, f"{modality}_mask")
+        self.modality = modality
         self.projection = nn.Sequential(nn.Linear(input_dim, hidden_size), nn.Dropout(fc_dropout))
         self.positions = nn.Embedding(max_len, hidden_size)
         self.layers = nn.ModuleList(
@@ -78,6 +78,10 @@ class SequenceEncoder(nn.Module):
             for _ in range(num_layers)
         )
         self.pooling = AdditiveAttentionPooling(hidden_size)
+
+    def extra_repr(self) -> str:
+        """Names the modality in printed models and Lightning's summary."""
+        return f"modality={self.modality!r}"
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """x (B, L, D), mask (B, L) with 1 on real steps -> pooled (B, H)."""

@@ -29,8 +29,6 @@ class PLMTextEncoder(nn.Module):
     pooled. Its pooler is frozen, as in the paper (it is never used).
     """
 
-    input_keys = ("text_ids", "text_mask", "text_utt_mask")
-
     def __init__(self, name_or_path: str, hidden_size: int, fc_dropout: float) -> None:
         super().__init__()
         self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode

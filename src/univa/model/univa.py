@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import torch
 from torch import nn
 
@@ -9,11 +11,24 @@ from univa.label_prior import label_similarity
 from univa.model.config import UniVAConfig
 from univa.model.encoder import SequenceEncoder
 from univa.model.plm import PLMTextEncoder
-from univa.vocabulary import is_glove
+from univa.vocabulary import Batch, is_glove, mask_key
+
+
+class _Output(TypedDict):
+    logits: torch.Tensor  # (B, C)
+    probs: torch.Tensor  # (B, C) softmax (KL mode) or sigmoid (BCE mode) scores
+    preds: torch.Tensor  # (B, C) 0/1, probs above the threshold
+    features: dict[str, torch.Tensor]  # modality -> (B, H) pooled representation
+
+
+class UniVAOutput(_Output, total=False):
+    """What `UniVA.forward` returns (SPEC section 8); `log_probs` only in KL mode."""
+
+    log_probs: torch.Tensor  # (B, C) log-softmax of the logits
 
 
 class UniVA(nn.Module):
-    """Takes a batch dict (SPEC section 8) and returns logits, probabilities, predictions, features."""
+    """Takes a `Batch` (SPEC section 8) and returns logits, probabilities, predictions, features."""
 
     def __init__(self, config: UniVAConfig) -> None:
         super().__init__()
@@ -47,17 +62,23 @@ class UniVA(nn.Module):
             layer_norm_eps=config.layer_norm_eps,
         )
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> dict:
-        features = {
-            modality: encoder(*(batch[key] for key in encoder.input_keys))
-            for modality, encoder in self.encoders.items()
-        }
-        logits = self.classifier(torch.cat([features[m] for m in self.config.modalities], dim=-1))
-        out: dict = {"logits": logits, "features": features}
-        if self.config.loss_mode == "kl":
-            out["log_probs"] = torch.log_softmax(logits, dim=-1)
-            out["probs"] = out["log_probs"].exp()
-        else:
-            out["probs"] = torch.sigmoid(logits)
-        out["preds"] = (out["probs"] > self.config.threshold).long()
+    def encode(self, modality: str, batch: Batch) -> torch.Tensor:
+        """The pooled (B, H) features of one modality, from the batch tensors its encoder reads:
+        a PLM reads the dialogue's token ids, their attention mask and the target utterance's
+        tokens; a sequence encoder reads the modality's features and mask."""
+        encoder = self.encoders[modality]
+        if isinstance(encoder, PLMTextEncoder):
+            return encoder(batch["text_ids"], batch["text_mask"], batch["text_utt_mask"])
+        return encoder(batch[modality], batch[mask_key(modality)])
+
+    def forward(self, batch: Batch) -> UniVAOutput:
+        features = {modality: self.encode(modality, batch) for modality in self.config.modalities}
+        logits = self.classifier(torch.cat(list(features.values()), dim=-1))
+        kl = self.config.loss_mode == "kl"
+        log_probs = torch.log_softmax(logits, dim=-1) if kl else None
+        probs = log_probs.exp() if kl else torch.sigmoid(logits)
+        preds = (probs > self.config.threshold).long()
+        out = UniVAOutput(logits=logits, probs=probs, preds=preds, features=features)
+        if log_probs is not None:
+            out["log_probs"] = log_probs
         return out

@@ -17,6 +17,7 @@ from torchmetrics.functional.classification import multilabel_confusion_matrix, 
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError
 from univa.model import UniVA
+from univa.vocabulary import va_key
 
 ThresholdTuning = Literal["global", "per_label"]
 THRESHOLD_TUNINGS: tuple[str, ...] = ("global", "per_label")
@@ -50,13 +51,13 @@ def collect_outputs(model: UniVA, datamodule: UniVADataModule, split: str) -> Sp
             batches.append(
                 {"probs": out["probs"], "targets": batch["labels"]}
                 | {f"features_{m}": out["features"][m] for m in model.config.modalities}
-                | {f"va_{m}": batch[f"va_{m}"] for m in model.config.modalities}
+                | {f"va_{m}": batch[va_key(m)] for m in model.config.modalities}
             )
     finally:
         model.train(was_training)
     gathered = {key: torch.cat([b[key] for b in batches]).float().cpu() for key in batches[0]}
     return SplitOutputs(
-        utt_ids=list(datamodule.utt_ids[split]),
+        utt_ids=datamodule.split_utt_ids(split),
         probs=gathered["probs"],
         targets=gathered["targets"].long(),
         features={m: gathered[f"features_{m}"] for m in model.config.modalities},

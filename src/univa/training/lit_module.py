@@ -14,9 +14,10 @@ from transformers import get_linear_schedule_with_warmup
 from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
-from univa.model import UniVA, UniVAConfig
+from univa.model import UniVA, UniVAConfig, UniVAOutput
 from univa.model.config import split_options
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
+from univa.vocabulary import Batch
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:
@@ -119,17 +120,17 @@ class UniVALitModule(L.LightningModule):
     def labels(self) -> list[str]:
         return self.model.config.labels
 
-    def forward(self, batch: dict[str, torch.Tensor]) -> dict:
+    def forward(self, batch: Batch) -> UniVAOutput:
         return self.network(batch)
 
-    def compute_losses(self, batch: dict[str, torch.Tensor], out: dict) -> dict[str, torch.Tensor]:
+    def compute_losses(self, batch: Batch, out: UniVAOutput) -> dict[str, torch.Tensor]:
         """`cls`, `prior` (with the label prior), `con`, per-modality `con_<m>` and `total`
         (SPEC section 3)."""
         similarity = getattr(self.model, "label_similarity", None)
         config = self.loss_config if self.training else self.eval_loss_config
-        return univa_losses(out, batch, config, similarity)
+        return univa_losses(out, batch, config, similarity, loss_mode=self.model.config.loss_mode)
 
-    def _shared_step(self, batch: dict[str, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
+    def _shared_step(self, batch: Batch, stage: str) -> dict[str, torch.Tensor]:
         out = self(batch)
         losses = self.compute_losses(batch, out)
         batch_size = batch["labels"].shape[0]
@@ -144,13 +145,13 @@ class UniVALitModule(L.LightningModule):
             self.metrics[stage].update(out["preds"], batch["labels"].long())
         return losses
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")["total"]
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._shared_step(batch, "val")
 
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._shared_step(batch, "test")
 
     def _log_epoch_metrics(self, stage: str) -> None:
