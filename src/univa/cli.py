@@ -20,8 +20,10 @@ from univa.data.datamodule import UniVADataModule
 from univa.data_settings import dataset_config, user_overrides
 from univa.errors import UsageError
 from univa.lit_module import UniVALitModule, load_error_reason
+from univa.schemas import register_schemas
 
 CONFIG_DIR = str(Path(__file__).parent / "conf")
+register_schemas()  # before any composition: the groups' YAML files extend them
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:

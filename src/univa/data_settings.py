@@ -47,8 +47,12 @@ GROUP_OVERRIDES = ("dataset", "experiment")  # keys that choose the dataset grou
 
 @functools.cache
 def dataset_groups() -> dict[str, DictConfig]:
-    """The package's dataset config groups, name -> node (conf/dataset/<name>.yaml)."""
-    return {path.stem: OmegaConf.load(path) for path in sorted(DATASET_GROUP_DIR.glob("*.yaml"))}
+    """The package's dataset config groups, name -> node (conf/dataset/<name>.yaml, without its
+    defaults list: the schema's defaults are the data module's own)."""
+    groups = {path.stem: OmegaConf.load(path) for path in sorted(DATASET_GROUP_DIR.glob("*.yaml"))}
+    for node in groups.values():
+        node.pop("defaults", None)
+    return groups
 
 
 def record(datamodule: LightningDataModule) -> dict[str, Any] | None:
