@@ -2,7 +2,7 @@
 
 Each schema is generated from the one place that defines the options' defaults (the option
 dataclasses, a data module's constructor), so a default is written once; the groups' YAML files
-extend a schema (`defaults: [<schema>, _self_]`) and hold only what differs from it. A misspelt
+extend a schema (`defaults: [/schema/<name>@_here_, _self_]`) and hold only what differs from it. A misspelt
 key or a value of the wrong type then fails when Hydra composes the config, before any data is
 read. The `model` keys stay flat (`model.temperature`, `model.lr`), as SPEC section 9 names them.
 """
@@ -27,6 +27,7 @@ from univa.model.config import DATA_FIELDS
 from univa.vocabulary import GLOVE
 
 TARGET = "_target_"  # set by each YAML file: the class it builds
+SCHEMA_GROUP = "schema"
 
 
 @dataclass
@@ -90,16 +91,17 @@ def constructor_schema(name: str, cls: type, exclude: tuple[str, ...] = ()) -> t
 ModelOptions = flat_schema("ModelOptions", OPTION_CLASSES, exclude=DATA_FIELDS)
 # MOSEI and M3ED take the options of UniVADataModule; the synthetic one adds its own
 DATASET_SCHEMAS: dict[str, type] = {
-    "released_schema": constructor_schema("ReleasedDataOptions", UniVADataModule),
-    "synthetic_schema": constructor_schema("SyntheticDataOptions", SyntheticDataModule),
+    "released_data": constructor_schema("ReleasedDataOptions", UniVADataModule),
+    "synthetic_data": constructor_schema("SyntheticDataOptions", SyntheticDataModule),
 }
 
 
 def register_schemas() -> None:
-    """Store the schemas in Hydra's ConfigStore, where the groups' YAML files find them."""
+    """Store the schemas in Hydra's ConfigStore, group `schema` (not a choice of any group),
+    where the YAML files find them: `defaults: [/schema/model@_here_, _self_]`."""
     store = ConfigStore.instance()
-    store.store(group="model", name="univa_schema", node=ModelOptions)
+    store.store(group=SCHEMA_GROUP, name="model", node=ModelOptions)
     for name, schema in DATASET_SCHEMAS.items():
-        store.store(group="dataset", name=name, node=schema)
-    store.store(group="text", name="text_schema", node=TextOptions)
-    store.store(group="schema", name="analysis", node=AnalysisOptions, package="analysis")
+        store.store(group=SCHEMA_GROUP, name=name, node=schema)
+    store.store(group=SCHEMA_GROUP, name="text", node=TextOptions)
+    store.store(group=SCHEMA_GROUP, name="analysis", node=AnalysisOptions)
