@@ -39,12 +39,12 @@ SCALARS: dict[type, tuple[tuple[type, ...], str]] = {
 def check_config(cfg: DictConfig) -> None:
     """Every interpolation resolves, command-line values have their key's type, and a GPU
     trainer has a GPU."""
+    if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
+        check_override_types(cfg, HydraConfig.get())  # first: typed keys interpolate them
     try:
         OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
         raise InputError(f"{error.full_key}: {first_line(error)}") from None
-    if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
-        check_override_types(cfg, HydraConfig.get())
     check_accelerator(cfg.get("trainer"))
 
 
