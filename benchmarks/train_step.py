@@ -33,7 +33,7 @@ from omegaconf import OmegaConf
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from univa import UniVALitModule
-from univa.conf import CONFIG_DIR
+from univa.cli import CONFIG_DIR
 from univa.losses import va_supcon_loss
 from univa.original_model import OriginalUniVA, va_aware_supcon_loss
 

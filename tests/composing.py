@@ -9,7 +9,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from univa.conf import CONFIG_DIR
+from univa.cli import CONFIG_DIR
 
 
 def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:

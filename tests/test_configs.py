@@ -7,7 +7,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from univa.conf import CONFIG_DIR
+from univa.cli import CONFIG_DIR
 
 ABLATION_SWITCHES = {
     "no_contrastive": "contrastive",

@@ -14,7 +14,7 @@ import torch
 from omegaconf import OmegaConf, open_dict
 
 from composing import compose_task
-from univa.conf import CONFIG_DIR
+from univa.cli import CONFIG_DIR
 from univa.errors import UsageError
 from univa.evaluate import evaluate
 from univa.metrics import emotion_metrics

@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
-from univa.conf import CONFIG_DIR
+from univa.cli import CONFIG_DIR
 from univa.errors import InputError
 from univa.files import (
     atomic_write,

@@ -26,7 +26,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
     ("univa.vocabulary", "univa.errors", "univa.conf", "univa.files", "univa.label_prior"),
     ("univa.distributed", "univa.data"),
     ("univa.model",),
-    ("univa.losses", "univa.metrics"),
+    ("univa.losses", "univa.metrics", "univa.optimizer"),
     ("univa.training",),
     ("univa.report",),
     ("univa.cli",),

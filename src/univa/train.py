@@ -59,7 +59,7 @@ def share_output_dir_with_workers() -> None:
         return
     with read_write(hydra_cfg), open_dict(hydra_cfg):
         hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
-    sys.argv = [sys.argv[0], *hydra_cfg.overrides.task]
+    sys.argv = [sys.argv[0], *OmegaConf.to_container(hydra_cfg.overrides.task)]
 
 
 @contextlib.contextmanager
@@ -95,8 +95,9 @@ def train(cfg: DictConfig) -> float:
 
 
 def check_options(cfg: DictConfig) -> None:
-    """Options that only fail together, caught before any data is read."""
-    if cfg.model.get("contrastive", True) and cfg.dataset.batch_size < 2:
+    """Options that only fail together, and values the schemas' types allow but the code does
+    not, caught before any data is read (keys and types fail earlier, at composition)."""
+    if cfg.model.contrastive and cfg.dataset.batch_size < 2:
         raise InputError(
             f"dataset.batch_size={cfg.dataset.batch_size}: the contrastive loss needs at least 2 "
             "utterances per batch (or set model.contrastive=false)"
@@ -111,7 +112,7 @@ def check_options(cfg: DictConfig) -> None:
             f"analysis.threshold_tuning={tuning} needs analysis.enabled=true: the thresholds are "
             "chosen by the end-of-run analysis"
         )
-    threshold_grid(**analysis.thresholds, include=cfg.model.get("threshold", 0.18))
+    threshold_grid(**analysis.thresholds, include=cfg.model.threshold)
 
 
 def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:

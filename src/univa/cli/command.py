@@ -2,7 +2,8 @@
 
 Hydra composes the config and runs the task; every mistake on the command line ends in one
 line `univa.<command>: error: ...` on stderr and a non-zero exit, before any data is read:
-Hydra's composition errors (a misspelt key, an unknown group option, an unparsable override),
+Hydra's composition errors (a misspelt key, a value of the wrong type for the schemas of
+`univa.cli.schemas`, an unknown group option, an unparsable override),
 the checks of `univa.cli.config_check`, and the `UniVAError`s of the task. A failed task removes
 its run folder when that holds only what Hydra wrote there. Everything else of Hydra (multirun,
 sweepers, `--cfg`, `--help`, tab completion, Lightning's DDP relaunch of `sys.argv`) is
@@ -15,6 +16,7 @@ import contextlib
 import difflib
 import functools
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,9 +34,14 @@ from hydra.errors import (
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
 
-from univa.cli.config_check import check_config, first_line
+from univa.cli.config_check import SCALARS, check_config, first_line
 from univa.conf import CONFIG_DIR
 from univa.errors import exit_on_user_error
 from univa.report.console import quiet_library_noise
@@ -43,6 +50,14 @@ HYDRA_OUTPUT_SUBDIR = ".hydra"
 HYDRA_MULTIRUN_FILE = "multirun.yaml"
 # Hydra's own errors before a task runs: the command line does not compose
 COMPOSITION_ERRORS = (ConfigCompositionException, OverrideParseException, SearchPathException)
+# OmegaConf's words for a schema's types (in its validation errors) -> what a value must be
+SCHEMA_TYPES: dict[str, str] = {
+    r"converted to Float": SCALARS[float][1],
+    r"converted to Integer": SCALARS[int][1],
+    r"not a valid bool": SCALARS[bool][1],
+    r"not a ListConfig": "a list, like [a,b]",
+    r"to Dict\[": "a group of keys (key=value)",
+}
 
 
 def entry_point(
@@ -110,8 +125,19 @@ def composition_message(error: Exception) -> str:
         return unknown_key_message(cause)
     if isinstance(cause, OmegaConfBaseException):
         value = "" if cause.value is None else f"={cause.value}"
-        return f"{cause.full_key}{value}: {first_line(cause)}"
+        return f"{cause.full_key}{value}: {expected_type(cause) or first_line(cause)}"
     return " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+
+
+def expected_type(error: OmegaConfBaseException) -> str | None:
+    """`expected a number` for a value a schema's type refuses; None for other errors."""
+    if not isinstance(error, ValidationError):
+        return None
+    text = first_line(error)
+    return next(
+        (f"expected {name}" for pattern, name in SCHEMA_TYPES.items() if re.search(pattern, text)),
+        None,
+    )
 
 
 def unknown_key_message(error: ConfigKeyError | ConfigAttributeError) -> str:

@@ -1,12 +1,15 @@
 """Checks of a composed run config that Hydra does not make, run before any data is read.
 
-The groups' YAML files are untyped, so Hydra accepts `model.temperature=abc` and the mistake
-would surface deep in a run without naming the key; and a GPU trainer on a machine without
-one would fail inside Lightning. Each check raises an `InputError` naming the key.
+The `model`, `dataset`, `text` and `analysis` configs are typed (`univa.schemas`): Hydra
+refuses a misspelt key or a wrong type there while composing. The other groups' YAML files
+(trainer, logger, callbacks, top-level keys) are untyped, so Hydra accepts `trainer.max_epochs=x`
+and the mistake would surface deep in a run without naming the key; and a GPU trainer on a
+machine without one would fail inside Lightning. Each check raises an `InputError` naming the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 import typing
@@ -36,12 +39,12 @@ SCALARS: dict[type, tuple[tuple[type, ...], str]] = {
 def check_config(cfg: DictConfig) -> None:
     """Every interpolation resolves, command-line values have their key's type, and a GPU
     trainer has a GPU."""
+    if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
+        check_override_types(cfg, HydraConfig.get())  # first: typed keys interpolate them
     try:
         OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
         raise InputError(f"{error.full_key}: {first_line(error)}") from None
-    if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
-        check_override_types(cfg, HydraConfig.get())
     check_accelerator(cfg.get("trainer"))
 
 
@@ -62,14 +65,21 @@ def check_accelerator(trainer: DictConfig | None) -> None:
 
 
 def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
-    """Each `key=value` of the command line against its key's type: the type hint of the
-    `_target_` parameter it sets when there is one, else the type of the key's value in the
-    config composed without the command line's values."""
-    overrides = OverridesParser.create().parse_overrides(list(hydra_cfg.overrides.task))
+    """Each `key=value` of the command line outside the typed configs against its key's type:
+    the type hint of the `_target_` parameter it sets when there is one, else the type of the
+    key's value in the config composed without the command line's values."""
+    overrides = OverridesParser.create().parse_overrides(
+        OmegaConf.to_container(hydra_cfg.overrides.task)  # as typed: `${...}` unresolved
+    )
     choices = hydra_cfg.runtime.choices
     groups = [o for o in overrides if o.key_or_group in choices]
     values = [
-        o for o in overrides if o not in groups and not o.is_delete() and not o.is_hydra_override()
+        o
+        for o in overrides
+        if o not in groups
+        and not o.is_delete()
+        and not o.is_hydra_override()
+        and not _typed_by_schema(cfg, o.key_or_group)
     ]
     if not values:
         return
@@ -83,6 +93,16 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
             expected = _expected_by_default(_select(defaults, key), value)
         if expected:
             raise InputError(f"{key}={_text(value)}: expected {expected}")
+
+
+def _typed_by_schema(cfg: DictConfig, key: str) -> bool:
+    """Whether `key` lies in a config typed by a schema, which checked it while composing."""
+    parts = key.split(".")
+    for depth in range(1, len(parts)):
+        node = _select(cfg, ".".join(parts[:depth]))
+        if OmegaConf.is_dict(node) and dataclasses.is_dataclass(OmegaConf.get_type(node)):
+            return True
+    return False
 
 
 def _text(value: Any) -> str:

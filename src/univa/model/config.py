@@ -10,6 +10,8 @@ from univa.errors import InputError
 from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
+# the fields of `UniVAConfig` that the data module gives, not the `model` config group
+DATA_FIELDS: tuple[str, ...] = ("labels", "input_dims", "max_lens", "text_encoder")
 
 
 @dataclass
@@ -38,6 +40,8 @@ class UniVAConfig:
     loss_mode: str = "kl"
     threshold: float = 0.18
     label_prior: bool = False
+    # torch.compile the forward function (by the Lightning module; state-dict keys stay the same)
+    compile: bool = False
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modalities if m not in MODALITIES]

@@ -48,8 +48,12 @@ GROUP_OVERRIDES = ("dataset", "experiment")  # keys that choose the dataset grou
 
 @functools.cache
 def dataset_groups() -> dict[str, DictConfig]:
-    """The package's dataset config groups, name -> node (conf/dataset/<name>.yaml)."""
-    return {path.stem: OmegaConf.load(path) for path in sorted(DATASET_GROUP_DIR.glob("*.yaml"))}
+    """The package's dataset config groups, name -> node (conf/dataset/<name>.yaml, without its
+    defaults list: the schema's defaults are the data module's own)."""
+    groups = {path.stem: OmegaConf.load(path) for path in sorted(DATASET_GROUP_DIR.glob("*.yaml"))}
+    for node in groups.values():
+        node.pop("defaults", None)
+    return groups
 
 
 def record(datamodule: LightningDataModule) -> dict[str, Any] | None:
@@ -83,7 +87,7 @@ def user_overrides() -> set[str]:
     """The config keys and groups set on the command line (none outside a Hydra app)."""
     if not HydraConfig.initialized():
         return set()
-    overrides = list(HydraConfig.get().overrides.task)
+    overrides = OmegaConf.to_container(HydraConfig.get().overrides.task)  # `${...}` as typed
     return {
         override.key_or_group for override in OverridesParser.create().parse_overrides(overrides)
     }

@@ -9,22 +9,24 @@ from typing import IO, Any
 
 import lightning as L
 import torch
-from transformers import get_linear_schedule_with_warmup
 
 from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
 from univa.model import UniVA, UniVAConfig, UniVAOutput
-from univa.model.config import split_options
+from univa.model.config import DATA_FIELDS, split_options
+from univa.optimizer import OptimizerConfig, build_optimizer
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
 from univa.vocabulary import Batch
+
+# the dataclasses holding the options of the `model` group, each default defined there once
+OPTION_CLASSES: tuple[type, ...] = (UniVAConfig, LossConfig, OptimizerConfig)
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:
     """Name each unknown `model.*` option, with the closest valid one."""
     valid = sorted(
-        (set(UniVAConfig.__dataclass_fields__) | set(LossConfig.__dataclass_fields__))
-        - {"labels", "input_dims", "max_lens"}
+        {name for cls in OPTION_CLASSES for name in cls.__dataclass_fields__} - set(DATA_FIELDS)
     )
     hints = []
     for name in sorted(unknown):
@@ -53,8 +55,9 @@ class UniVALitModule(L.LightningModule):
     """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (SPEC section 6).
 
     Every argument is a plain value (the data-derived `labels`, `input_dims`, `max_lens` plus
-    the network and loss options of `UniVAConfig` and `LossConfig`), so checkpoints load with
-    `weights_only=True` and `load_from_checkpoint(path)` needs nothing else. Checkpoints also
+    the flat options of `UniVAConfig`, `LossConfig` and `OptimizerConfig`, whose defaults they
+    keep), so checkpoints load with `weights_only=True` and `load_from_checkpoint(path)` needs
+    nothing else; a checkpoint saved with fewer options gets the defaults of the others. Checkpoints also
     record the data settings of the training's data module (`univa.training.data_settings`), read back
     into `data_settings`.
     """
@@ -84,17 +87,13 @@ class UniVALitModule(L.LightningModule):
         labels: list[str],
         input_dims: dict[str, int],
         max_lens: dict[str, int],
-        lr: float = 7e-5,
-        warmup_ratio: float = 0.1,
-        weight_decay: float = 0.0,
-        adam_eps: float = 1e-6,
-        compile: bool = False,
         **options: Any,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         model_options, rest = split_options(UniVAConfig, options)
-        loss_options, unknown = split_options(LossConfig, rest)
+        loss_options, rest = split_options(LossConfig, rest)
+        optimizer_options, unknown = split_options(OptimizerConfig, rest)
         if unknown:
             raise InputError(unknown_options_message(unknown))
         self.model = UniVA(
@@ -106,10 +105,12 @@ class UniVALitModule(L.LightningModule):
             )
         )
         self.loss_config = LossConfig(**loss_options)
+        self.optimizer_config = OptimizerConfig(**optimizer_options)
         # evaluation shards differ in size across ranks, and nothing is learnt from their loss
         self.eval_loss_config = dataclasses.replace(self.loss_config, gather_negatives=False)
         # compile the forward function, not the module, so state-dict keys stay the same
-        self.network = torch.compile(self.model.forward) if compile else self.model.forward
+        forward = self.model.forward
+        self.network = torch.compile(forward) if self.model.config.compile else forward
         self.metrics = torch.nn.ModuleDict(
             {stage: EmotionMetrics(len(labels)) for stage in ("val", "test")}
         )
@@ -182,21 +183,6 @@ class UniVALitModule(L.LightningModule):
         self.data_settings = checkpoint.get(DATA_SETTINGS_KEY)
 
     def configure_optimizers(self) -> dict:
-        hp = self.hparams
-        # fused: the step counters stay on the device, no host sync per parameter
-        optimizer = torch.optim.AdamW(
-            self.parameters(),
-            lr=hp.lr,
-            betas=(0.9, 0.999),
-            eps=hp.adam_eps,
-            weight_decay=hp.weight_decay,
-            fused=True,
+        return build_optimizer(
+            self.parameters(), self.optimizer_config, self.trainer.estimated_stepping_batches
         )
-        total_steps = self.trainer.estimated_stepping_batches
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, int(total_steps * hp.warmup_ratio), total_steps
-        )
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
