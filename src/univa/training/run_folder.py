@@ -37,6 +37,7 @@ from univa.errors import (
 )
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
 from univa.training.from_checkpoint import same_text_encoder
+from univa.training.lit_module import load_error_reason
 from univa.vocabulary import RESULTS_FILE
 
 log = logging.getLogger(__name__)
@@ -143,17 +144,14 @@ class ResumeCheckpoint:
             )
         try:
             checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except pickle.UnpicklingError as error:
-            found = [line for line in str(error).splitlines() if "GLOBAL" in line]
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
+            what = (
+                "it holds objects other than tensors and plain values, refused without running them"
+                if isinstance(error, pickle.UnpicklingError)
+                else "not a readable checkpoint, damaged or truncated"
+            )
             raise CheckpointError(
-                f"cannot resume from {path}: it holds objects other than tensors and plain "
-                f"values, refused without running them ({' '.join(found).strip()})"
-            ) from error
-        except (RuntimeError, EOFError, ValueError, OSError) as error:
-            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-            raise CheckpointError(
-                f"cannot resume from {path}: not a readable checkpoint, damaged or truncated "
-                f"({type(error).__name__}: {reason})"
+                f"cannot resume from {path}: {what} ({load_error_reason(error)})"
             ) from error
         missing = (
             [key for key in TRAINING_STATE if key not in checkpoint]
