@@ -9,6 +9,7 @@ one message.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,9 @@ def apply_model_overrides(cfg: DictConfig, module: UniVALitModule) -> None:
             f"{', '.join(ignored)}: the network and its options come from the checkpoint; of the "
             f"model options only {THRESHOLD_KEY} applies to a trained model"
         )
-    if THRESHOLD_KEY in given:
-        threshold = cfg.model.threshold
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-            raise UsageError(f"{THRESHOLD_KEY}={threshold}: expected a number in (0, 1)")
-        if not 0.0 < threshold < 1.0:
-            raise UsageError(f"{THRESHOLD_KEY}={threshold} must lie in (0, 1)")
-        module.model.config.threshold = float(threshold)
+    if THRESHOLD_KEY in given:  # typed by the model schema, range-checked by UniVAConfig
+        config = module.model.config
+        module.model.config = dataclasses.replace(config, threshold=cfg.model.threshold)
 
 
 def load_checkpoint_and_data(cfg: DictConfig, path: Path) -> tuple[UniVALitModule, UniVADataModule]:
