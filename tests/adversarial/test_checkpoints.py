@@ -221,6 +221,11 @@ def test_old_checkpoint_asks_for_the_dataset_overrides(tiny_mosei: Path, tmp_pat
     with pytest.raises(UniVAError, match=r"old.ckpt records no data settings .*dataset=mosei"):
         evaluate(cfg)
     assert not (tmp_path / "data").exists()  # refused before any data was read or generated
+    # a loader option does not say which data: it scored the default dataset without a word
+    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={path}", "dataset.num_workers=0")
+    with pytest.raises(UniVAError, match=r"old.ckpt records no data settings"):
+        evaluate(cfg)
+    assert not (tmp_path / "data").exists()
     cfg = compose_task(
         "evaluate", tmp_path, f"ckpt_path={path}", "dataset=mosei", f"dataset.data_dir={tiny_mosei}"
     )
@@ -314,5 +319,26 @@ def test_damaged_tuned_thresholds_are_refused(tiny_mosei: Path, tmp_path: Path, 
     output = tmp_path / "preds.csv"
     cfg = compose_task("predict", tmp_path, f"ckpt_path={path}", f"output={output}")
     with pytest.raises(UniVAError, match=r"results.json: tuned thresholds sad=.* not numbers in"):
+        predict(cfg)
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "results",
+    [{"tuned": [0.2], "best_checkpoint": "best.ckpt"}, {"tuned": {}, "best_checkpoint": 5}],
+    ids=["tuned-list", "best-number"],
+)
+def test_a_results_file_of_the_wrong_shape_is_refused(
+    tiny_mosei: Path, tmp_path: Path, results: dict
+) -> None:
+    """A results.json whose `tuned` or `best_checkpoint` has the wrong type ended predict in a
+    traceback (TypeError, AttributeError); it is refused in one line naming the file."""
+    checkpoints = tmp_path / "run_a" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    path = tiny_checkpoint(tiny_mosei, checkpoints / "best.ckpt")
+    (tmp_path / "run_a" / "results.json").write_text(json.dumps(results))
+    output = tmp_path / "preds.csv"
+    cfg = compose_task("predict", tmp_path, f"ckpt_path={path}", f"output={output}")
+    with pytest.raises(UniVAError, match=r"results.json: its tuned thresholds are damaged"):
         predict(cfg)
     assert not output.exists()

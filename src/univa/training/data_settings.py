@@ -94,8 +94,10 @@ def user_overrides() -> set[str]:
 
 
 def _gives_data(given: set[str]) -> bool:
+    """Whether the command line chooses the data (a dataset, its folder or synthetic settings);
+    loader options such as `dataset.batch_size` do not."""
     keys = {key for keys in FIELD_OVERRIDES.values() for key in keys} | set(GROUP_OVERRIDES)
-    return any(key in keys or key.startswith("dataset.") for key in given)
+    return bool(given & keys)
 
 
 def _checked(settings: Any, path: Path) -> dict[str, Any]:
