@@ -47,19 +47,27 @@ def output_path(cfg: DictConfig) -> Path:
     return path
 
 
-def _tuned_for(path: Path, results_file: Path) -> dict | None:
-    """The `tuned` entry of the run's results.json when it holds thresholds for `path`."""
+def _tuned_for(path: Path, results_file: Path) -> tuple[dict | None, str]:
+    """The `tuned` entry of the run's results.json when it holds thresholds for `path`, and
+    otherwise why none apply ("" when the run tuned none)."""
+    repair = "repair it, or predict at model.threshold with tuned_thresholds=false"
     try:
         results = json.loads(results_file.read_text())
     except (OSError, ValueError) as error:
         raise UsageError(
             f"cannot read {results_file}, where the run's tuned thresholds would be ({error}); "
-            "repair it, or predict at model.threshold with tuned_thresholds=false"
+            + repair
         ) from error
     tuned = results.get("tuned") if isinstance(results, dict) else None
-    best = results.get("best_checkpoint") if tuned else None
+    if tuned is None:
+        return None, ""
+    best = results.get("best_checkpoint")
+    if not isinstance(tuned, dict) or not isinstance(best, str):
+        raise UsageError(f"{results_file}: its tuned thresholds are damaged; {repair}")
     # tuned for the best checkpoint's weights only; compared by name, so a moved run still works
-    return tuned if best and Path(best).name == path.name else None
+    if Path(best).name != path.name:
+        return None, f"the thresholds tuned in {results_file} are for {Path(best).name}"
+    return tuned, ""
 
 
 def decision_thresholds(
@@ -69,12 +77,14 @@ def decision_thresholds(
     labels = module.labels
     fixed = float(module.model.config.threshold)
     results_file = path.parent.parent / RESULTS_FILE
-    tuned = None
+    tuned, elsewhere = None, ""
     given = THRESHOLD_KEY in user_overrides()  # the user's fixed threshold wins over tuned ones
-    if cfg.get("tuned_thresholds", True) and not given and path.parent.name == "checkpoints":
-        tuned = _tuned_for(path, results_file) if results_file.is_file() else None
+    wanted = cfg.get("tuned_thresholds", True) and not given
+    if wanted and path.parent.name == "checkpoints" and results_file.is_file():
+        tuned, elsewhere = _tuned_for(path, results_file)
     if tuned is None:
         whence = "fixed, given on the command line" if given else "fixed"
+        whence += f"; {elsewhere}" if elsewhere else ""
         return torch.full(
             (len(labels),), fixed
         ), f"thresholds: model.threshold={fixed:g} ({whence})"
