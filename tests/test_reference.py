@@ -261,3 +261,22 @@ def test_unknown_and_missing_state_dict_keys_are_listed(tmp_path: Path) -> None:
     src = save_original(original, tmp_path / "prior.pth", labelSimilar_regulari=False)
     with pytest.raises(ValueError, match=r"unexpected: \['label_similarity'\]"):
         load_reference_checkpoint(src)
+
+
+def test_convert_on_a_full_disk_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch.save on a full disk raised a RuntimeError ("unexpected pos") over the OSError: a
+    traceback instead of the one line naming the folder."""
+    from adversarial.test_faults import full_disk_save
+
+    src = save_original(build_original(original_args()), tmp_path / "best_model.pth")
+    out = tmp_path / "converted" / "univa.ckpt"
+    monkeypatch.setattr(torch, "save", full_disk_save(lambda obj: "state_dict" in obj))
+    with pytest.raises(SystemExit) as exited:
+        convert_main([str(src), str(out)])
+    assert exited.value.code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("univa.convert_reference: error: cannot write univa.ckpt into ")
+    assert "No space left on device" in error and error.count("\n") == 1
+    assert list(out.parent.iterdir()) == []

@@ -13,10 +13,10 @@ import argparse
 from pathlib import Path
 
 import lightning
-import torch
 
 from univa.files import atomic_write
 from univa.reference import load_reference_checkpoint
+from univa.training.checkpoint_io import save_checkpoint_file
 
 
 def convert(src: str | Path, out: str | Path, text_model: str | Path | None = None) -> Path:
@@ -31,7 +31,7 @@ def convert(src: str | Path, out: str | Path, text_model: str | Path | None = No
         "pytorch-lightning_version": lightning.__version__,  # Lightning's migration reads it
     }
     with atomic_write(out, replace=False) as file:  # nor one created meanwhile
-        torch.save(checkpoint, file)
+        save_checkpoint_file(checkpoint, file)
     return out
 
 

@@ -39,10 +39,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         with atomic_write(Path(local_path)) as file:
-            _save(checkpoint, file)
+            save_checkpoint_file(checkpoint, file)
 
 
-def _save(checkpoint: dict[str, Any], file: IO[bytes]) -> None:
+def save_checkpoint_file(checkpoint: dict[str, Any], file: IO[bytes]) -> None:
     """`torch.save`, failing with the `OSError` of a failed write (a full disk).
 
     torch's zip writer, closing after a failed write, raises a RuntimeError ("unexpected pos")
