@@ -11,7 +11,6 @@ paper) and `SWEEP_DIR/aggregate.csv`, the only two files this command writes (an
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import re
@@ -25,8 +24,8 @@ from omegaconf.errors import OmegaConfBaseException
 from rich.console import Console
 from rich.table import Table
 
-from univa.files import atomic_write, write_text
-from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
+from univa.files import write_csv, write_text
+from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 
 MARKDOWN_FILE = "aggregate.md"
 CSV_FILE = "aggregate.csv"
@@ -74,7 +73,7 @@ def collect(sweep_dir: Path, tuned: bool = False) -> tuple[list[Group], list[str
     """
     groups: dict[tuple[str, ...], Group] = {}
     skipped = []
-    for path in sorted(sweep_dir.rglob("results.json")):
+    for path in sorted(sweep_dir.rglob(RESULTS_FILE)):
         try:
             results = json.loads(path.read_text())
             metrics = results["tuned"]["test"] if tuned else results["test"]
@@ -120,15 +119,14 @@ def to_markdown(groups: list[Group], what: str = "Test metrics") -> str:
 
 def write_summary_csv(groups: list[Group], path: Path) -> None:
     """One row per configuration with full overrides, seeds, and mean/std columns (empty std for n=1)."""
-    with atomic_write(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        stats = [f"{k}_{s}" for k in METRIC_FORMATS for s in ("mean", "std")]
-        writer.writerow(["overrides", "n", "seeds", *stats])
-        for group in groups:
-            numbers = [(group.mean(k), group.std(k)) for k in METRIC_FORMATS]
-            flat = ["" if np.isnan(v) else repr(v) for pair in numbers for v in pair]
-            seeds = " ".join(map(str, group.seeds))
-            writer.writerow([" ".join(group.overrides), len(group.seeds), seeds, *flat])
+    stats = [f"{k}_{s}" for k in METRIC_FORMATS for s in ("mean", "std")]
+    rows = []
+    for group in groups:
+        numbers = [(group.mean(k), group.std(k)) for k in METRIC_FORMATS]
+        flat = ["" if np.isnan(v) else repr(v) for pair in numbers for v in pair]
+        seeds = " ".join(map(str, group.seeds))
+        rows.append([" ".join(group.overrides), len(group.seeds), seeds, *flat])
+    write_csv(path, ["overrides", "n", "seeds", *stats], rows, replace=True)
 
 
 def print_table(groups: list[Group], console: Console, what: str = "Test metrics") -> None:

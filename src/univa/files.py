@@ -1,7 +1,8 @@
 """Files and folders written whole or not at all.
 
-Every file univa writes goes through `atomic_write`: a temporary file in the same folder,
-flushed to the disk, then renamed into place. A full disk, an I/O error or a kill at any moment
+Every file univa publishes goes through `atomic_write` (generated folders are written inside a
+`building_folder`): a temporary file in the same folder, flushed to the disk, then renamed into
+place. A full disk, an I/O error or a kill at any moment
 leaves the previous file (or none), never a truncated one. A user's own file is never replaced
 (`replace=False`); a run's own outputs (rewritten when a run reuses its folder) are replaced in
 one step; generated folders appear only once complete. Files get the user's normal permissions
