@@ -74,3 +74,14 @@ def test_ordinary_scores_do_not_warn(mode: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         normalize_va(torch.randn(10, 2), mode)
+
+
+def test_scores_equal_up_to_rounding_have_no_spread_and_are_not_blown_up() -> None:
+    """Valences one float32 step apart had a std of about 1e-7: dividing by it turned the
+    arousals into millions, silently leaving no VA positives."""
+    values = torch.tensor([[5.0, 3.0], [5.0, 3.0], [5.0, 3.05], [5.0, 7.0]])
+    values[0, 0] = torch.nextafter(torch.tensor(5.0), torch.tensor(6.0))
+    with pytest.warns(DegenerateVAWarning, match="every valence is 5 .*no spread"):
+        scaled = normalize_va(values, "reference")
+    assert scaled.abs().max() < 2.5
+    assert torch.allclose(scaled[:, 1], torch.tensor([-2.0, -2.0, -1.95, 2.0]))

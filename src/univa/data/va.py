@@ -12,6 +12,7 @@ from univa.errors import InputError
 VANorm = Literal["reference", "per_dim", "none"]
 VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
 _COLUMNS = ("valence", "arousal")
+RELATIVE_ROUNDING = 1e-6  # a column spread no wider than this (relative) is float32 rounding
 
 
 class DegenerateVAWarning(UserWarning):
@@ -22,19 +23,21 @@ def _without_spread(values: torch.Tensor, column: int, name: str) -> bool:
     """Whether a column of scores has no spread (every value equal, or one utterance, whose
     sample std is undefined), warning that it standardises to 0.
 
-    Such a column is centred on its value and scaled by 1, so it becomes exactly 0: those
+    Such a column is centred on its first value and scaled by 1, so it becomes 0: those
     utterances are VA positives of each other, where 0/0 = NaN would silently make them
-    nobody's positive. Exact equality, not std == 0: the mean of equal float32 values can be
-    off by a rounding error, and dividing that by a std of the same size gives noise.
+    nobody's positive. Equal up to float32 rounding (a relative 1e-6), not std == 0: scores
+    that differ by a rounding error have a std of that size, and dividing by it would blow
+    them up to millions.
     """
     scores = values[:, column]
-    if bool((scores != scores[0]).any()):
+    spread = float(scores.max() - scores.min())
+    if spread > RELATIVE_ROUNDING * max(1.0, float(scores.abs().max())):
         return False
     what = _COLUMNS[column]
     reason = (
         f"one utterance, so the sample std of its {what} is undefined"
         if len(scores) == 1
-        else f"every {what} is {float(scores[0]):g}, so its std is 0"
+        else f"every {what} is {float(scores[0]):g} (up to float32 rounding), so it has no spread"
     )
     warnings.warn(
         DegenerateVAWarning(
@@ -67,12 +70,7 @@ def normalize_va(
         if _without_spread(values, 0, name):
             return values - valence[0]
         return (values - valence.mean()) / valence.std()
-    flat = []
-    for column in range(2):
-        if _without_spread(values, column, name):
-            flat.append(column)
-    if len(flat) == 2:
-        return values - values[0]
+    flat = [column for column in range(2) if _without_spread(values, column, name)]
     mean, std = values.mean(dim=0), values.std(dim=0)
     mean[flat], std[flat] = values[0, flat], 1.0
     return (values - mean) / std
