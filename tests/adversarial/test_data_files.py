@@ -24,6 +24,7 @@ import torch
 
 from univa.data import M3EDDataModule, MoseiDataModule
 from univa.data.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
+from univa.data.released import NonFiniteFeatureWarning
 from univa.data.va import DegenerateVAWarning
 from univa.errors import InputError, InputKeyError
 from univa.losses import va_positive_mask
@@ -263,6 +264,23 @@ def test_labels_that_are_not_0_or_1_are_refused_naming_file_and_rows(mosei: Path
     message = str(caught.value)
     assert str(path) in message and "'labels_class' must hold only 0 and 1" in message
     assert "2 rows" in message and "row 4:" in message and "row 9:" in message
+
+
+def test_non_finite_va_scores_are_named_apart_in_the_warning(mosei: Path) -> None:
+    """NaN VA scores became (0, 0), a real point of the scale, and the warning spoke only of
+    "non-finite values" as if they were features."""
+    path = mosei / AUDIO_TEST
+
+    def spoil(content: dict) -> None:
+        content["test"]["audio_VA_values"][[1, 2], 0] = np.nan
+        content["test"]["audio"][0, 0, 0] = np.inf
+
+    edit_pickle(path, spoil)
+    with pytest.warns(NonFiniteFeatureWarning) as caught:
+        MoseiDataModule(mosei).setup()
+    (message,) = [str(w.message) for w in caught if str(path) in str(w.message)]
+    assert "replaced 3 non-finite values (NaN or +-inf) with 0 (1 in features, 2 in va)" in message
+    assert "a VA of 0 is a real score" in message
 
 
 def test_empty_split_is_refused_naming_the_file(mosei: Path) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 from univa.files import atomic_write
 
 CACHE_DIR_NAME = ".univa_cache"
-CACHE_FORMAT = 3  # part of every cache key: a new format ignores (and replaces) older files
+CACHE_FORMAT = 4  # part of every cache key: a new format ignores (and replaces) older files
 CHECKSUM_KEY = "__checksum__"  # stored in every cache file beside the arrays it covers
 
 

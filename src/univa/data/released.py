@@ -23,7 +23,8 @@ from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 from univa.vocabulary import MODALITIES
 
 _FOLDERS = {"text": "T", "audio": "A", "vision": "V"}
-NON_FINITE_KEY = "non_finite_replaced"  # cached beside a modality's arrays
+NON_FINITE_KEY = "non_finite_replaced"  # cached beside a modality's arrays: counts per array
+REPLACED_IN = ("features", "mask", "va")  # the arrays whose non-finite values become 0
 
 
 class NonFiniteFeatureWarning(UserWarning):
@@ -124,15 +125,28 @@ def _check_shapes(arrays: dict[str, np.ndarray], modality: str, path: Path) -> N
         raise InputError(f"{path}: " + "; ".join(problems))
 
 
-def _replace_non_finite(arrays: dict[str, np.ndarray]) -> int:
-    """Set NaN and +-inf to 0 in place (real MOSEI COVAREP audio holds both); return how many."""
-    count = 0
-    for values in arrays.values():
-        bad = ~np.isfinite(values)
-        if bad.any():
-            values[bad] = 0.0
-            count += int(bad.sum())
-    return count
+def _replace_non_finite(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """Set NaN and +-inf to 0 in place (real MOSEI COVAREP audio holds both); return how many,
+    per array of `REPLACED_IN` (the labels are checked, never replaced)."""
+    counts = []
+    for name in REPLACED_IN:
+        bad = ~np.isfinite(arrays[name])
+        arrays[name][bad] = 0.0
+        counts.append(int(bad.sum()))
+    return np.array(counts)
+
+
+def _replacement_message(path: Path, counts: np.ndarray) -> str:
+    """Which values were replaced; a VA of 0 is a point of the scale, so it is said apart."""
+    parts = ", ".join(
+        f"{count} in {name}" for name, count in zip(REPLACED_IN, counts, strict=True) if count
+    )
+    message = (
+        f"{path}: replaced {int(counts.sum())} non-finite values (NaN or +-inf) with 0 ({parts})"
+    )
+    if counts[REPLACED_IN.index("va")]:
+        message += "; a VA of 0 is a real score: those utterances count as VA (0, 0)"
+    return message
 
 
 SHOWN_ROWS = 3  # offending rows quoted in an error message
@@ -164,7 +178,7 @@ def _read_checked_table(path: Path, split: str, modality: str) -> dict[str, np.n
     _check_not_empty(arrays, split, path)
     if "labels" in arrays:
         _check_labels(arrays["labels"], path)
-    arrays[NON_FINITE_KEY] = np.array(_replace_non_finite(arrays))
+    arrays[NON_FINITE_KEY] = _replace_non_finite(arrays)
     return arrays
 
 
@@ -181,14 +195,9 @@ def read_modality(data_dir: Path, name: str, split: str, modality: str) -> dict[
         )
     cache_dir = Path(data_dir) / CACHE_DIR_NAME
     arrays = cached_arrays(path, cache_dir, partial(_read_checked_table, path, split, modality))
-    replaced = int(arrays.pop(NON_FINITE_KEY))
-    if replaced:
-        warnings.warn(
-            NonFiniteFeatureWarning(
-                f"{path}: replaced {replaced} non-finite values (NaN or +-inf) with 0"
-            ),
-            stacklevel=2,
-        )
+    replaced = arrays.pop(NON_FINITE_KEY)
+    if replaced.any():
+        warnings.warn(NonFiniteFeatureWarning(_replacement_message(path, replaced)), stacklevel=2)
     return arrays
 
 
