@@ -291,7 +291,9 @@ def test_model_threshold_given_to_evaluate_and_predict_is_the_one_used(
     assert results["threshold"] == 0.01
 
 
-@pytest.mark.parametrize("override", ["model.hidden_size=32", "model.loss_mode=bce"])
+@pytest.mark.parametrize(
+    "override", ["model.hidden_size=32", "model.loss_mode=bce", "ablation=no_contrastive"]
+)
 def test_a_model_option_a_trained_model_cannot_take_is_refused(
     mosei_checkpoint: Path, tmp_path: Path, override: str
 ) -> None:

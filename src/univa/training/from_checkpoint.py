@@ -101,9 +101,9 @@ THRESHOLD_KEY = "model.threshold"
 
 def apply_model_overrides(cfg: DictConfig, module: UniVALitModule) -> None:
     """`model.threshold` given on the command line replaces the checkpoint's (it is not learnt);
-    any other `model.` key is refused: the network is the checkpoint's, and an option that
-    changes nothing must not look as if it had been applied."""
-    given = {key for key in user_overrides() if key.startswith("model.")}
+    any other `model.` key, or an `ablation=`, is refused: the network is the checkpoint's, and
+    an option that changes nothing must not look as if it had been applied."""
+    given = {key for key in user_overrides() if key.startswith("model.") or key == "ablation"}
     ignored = sorted(given - {THRESHOLD_KEY})
     if ignored:
         raise UsageError(
