@@ -71,6 +71,24 @@ def test_misspelt_key_in_any_group(monkeypatch, tmp_path: Path, override: str, e
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
+        ("+analysis.threshold_tunning=global", "did you mean analysis.threshold_tuning?"),
+        ("+model.foo=1", "model has a fixed set of keys and no 'foo'; its keys: _target_,"),
+        ("+dataset.bach_size=8", "did you mean dataset.batch_size?"),
+    ],
+)
+def test_a_key_added_with_plus_to_a_typed_config_is_refused(
+    monkeypatch, tmp_path: Path, override: str, expected: str
+) -> None:
+    """Hydra lets `+` add any key, also to a config typed by a schema; nothing read it, so a
+    misspelt `+analysis.threshold_tunning=global` tuned nothing without a word."""
+    line = assert_one_line(run_in_process(monkeypatch, tmp_path, "univa.train", override))
+    assert line.startswith(f"univa.train: error: {override.split('=')[0]}: ") and expected in line
+    assert created_folders(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
         ("trainer.max_epochs=x", "trainer.max_epochs=x: expected an integer"),
         ("dataset.batch_size=8.5", "dataset.batch_size=8.5: expected an integer"),
         ("model.contrastive=maybe", "model.contrastive=maybe: expected true or false"),

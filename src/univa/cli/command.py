@@ -13,6 +13,7 @@ untouched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
 import functools
 import os
@@ -151,6 +152,8 @@ def unknown_key_message(error: ConfigKeyError | ConfigAttributeError) -> str:
         return (
             f"{key} is not a key of the config; did you mean {prefix and prefix + '.'}{close[0]}?"
         )
+    if OmegaConf.is_dict(parent) and dataclasses.is_dataclass(OmegaConf.get_type(parent)):
+        return f"{key} is not a key of the config; {prefix} has a fixed set of keys"
     return f"{key} is not a key of the config (a new key is added with +{key}=...)"
 
 

@@ -10,6 +10,7 @@ machine without one would fail inside Lightning. Each check raises an `InputErro
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import inspect
 import types
 import typing
@@ -19,6 +20,7 @@ from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override
 from hydra.utils import get_class
 from lightning.fabric.accelerators import CUDAAccelerator
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -71,6 +73,7 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     overrides = OverridesParser.create().parse_overrides(
         OmegaConf.to_container(hydra_cfg.overrides.task)  # as typed: `${...}` unresolved
     )
+    check_added_keys(cfg, overrides)
     choices = hydra_cfg.runtime.choices
     groups = [o for o in overrides if o.key_or_group in choices]
     values = [
@@ -95,12 +98,37 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
             raise InputError(f"{key}={_text(value)}: expected {expected}")
 
 
+def check_added_keys(cfg: DictConfig, overrides: list[Override]) -> None:
+    """`+key=value` into a config typed by a schema: Hydra adds the key, and nothing reads it
+    (`+analysis.threshold_tunning=global` would tune nothing without a word)."""
+    for override in overrides:
+        prefix, _, name = override.key_or_group.rpartition(".")
+        schema = _schema_of(_select(cfg, prefix)) if override.is_add() and prefix else None
+        if schema is None:
+            continue
+        fields = [field.name for field in dataclasses.fields(schema)]
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = (
+                f"did you mean {prefix}.{close[0]}?" if close else f"its keys: {', '.join(fields)}"
+            )
+            raise InputError(
+                f"+{override.key_or_group}: {prefix} has a fixed set of keys and no {name!r}; {hint}"
+            )
+
+
+def _schema_of(node: Any) -> type | None:
+    """The dataclass that types `node`, if any."""
+    if OmegaConf.is_dict(node) and dataclasses.is_dataclass(OmegaConf.get_type(node)):
+        return OmegaConf.get_type(node)
+    return None
+
+
 def _typed_by_schema(cfg: DictConfig, key: str) -> bool:
     """Whether `key` lies in a config typed by a schema, which checked it while composing."""
     parts = key.split(".")
     for depth in range(1, len(parts)):
-        node = _select(cfg, ".".join(parts[:depth]))
-        if OmegaConf.is_dict(node) and dataclasses.is_dataclass(OmegaConf.get_type(node)):
+        if _schema_of(_select(cfg, ".".join(parts[:depth]))) is not None:
             return True
     return False
 
