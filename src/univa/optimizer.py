@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from univa.errors import InputError
+
 
 @dataclass
 class OptimizerConfig:
@@ -18,6 +20,16 @@ class OptimizerConfig:
     warmup_ratio: float = 0.1
     weight_decay: float = 0.0
     adam_eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise InputError(f"model.lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise InputError(f"model.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise InputError(f"model.weight_decay must be >= 0, got {self.weight_decay}")
+        if self.adam_eps <= 0:
+            raise InputError(f"model.adam_eps must be > 0, got {self.adam_eps}")
 
 
 def build_optimizer(

@@ -1,6 +1,6 @@
 """Checks of a composed run config that Hydra does not make, run before any data is read.
 
-The `model`, `dataset`, `text` and `analysis` configs are typed (`univa.schemas`): Hydra
+The `model`, `dataset`, `text` and `analysis` configs are typed (`univa.cli.schemas`): Hydra
 refuses a misspelt key or a wrong type there while composing. The other groups' YAML files
 (trainer, logger, callbacks, top-level keys) are untyped, so Hydra accepts `trainer.max_epochs=x`
 and the mistake would surface deep in a run without naming the key; and a GPU trainer on a
