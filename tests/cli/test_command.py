@@ -92,6 +92,8 @@ def test_a_key_added_with_plus_to_a_typed_config_is_refused(
         ("trainer.max_epochs=x", "trainer.max_epochs=x: expected an integer"),
         ("dataset.batch_size=8.5", "dataset.batch_size=8.5: expected an integer"),
         ("model.contrastive=maybe", "model.contrastive=maybe: expected true or false"),
+        ("model.contrastive=yes", "model.contrastive=yes: expected true or false"),
+        ("analysis.enabled=3", "analysis.enabled=3: expected true or false"),
         ("trainer.precision=bf17", "trainer.precision=bf17: expected one of"),
         ("model.modalities=text", "model.modalities=text: expected a list"),
     ],

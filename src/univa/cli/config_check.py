@@ -73,7 +73,7 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     overrides = OverridesParser.create().parse_overrides(
         OmegaConf.to_container(hydra_cfg.overrides.task)  # as typed: `${...}` unresolved
     )
-    check_added_keys(cfg, overrides)
+    check_typed_overrides(cfg, overrides)
     choices = hydra_cfg.runtime.choices
     groups = [o for o in overrides if o.key_or_group in choices]
     values = [
@@ -98,23 +98,28 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
             raise InputError(f"{key}={_text(value)}: expected {expected}")
 
 
-def check_added_keys(cfg: DictConfig, overrides: list[Override]) -> None:
-    """`+key=value` into a config typed by a schema: Hydra adds the key, and nothing reads it
-    (`+analysis.threshold_tunning=global` would tune nothing without a word)."""
+def check_typed_overrides(cfg: DictConfig, overrides: list[Override]) -> None:
+    """Overrides of a config typed by a schema that its type check lets through: `+key=value`
+    (Hydra adds the key, and nothing reads it: `+analysis.threshold_tunning=global` would tune
+    nothing without a word), and a bool given as anything but true or false (OmegaConf reads
+    `analysis.enabled=3` or `model.contrastive=yes` as true)."""
     for override in overrides:
         prefix, _, name = override.key_or_group.rpartition(".")
-        schema = _schema_of(_select(cfg, prefix)) if override.is_add() and prefix else None
+        schema = _schema_of(_select(cfg, prefix)) if prefix and not override.is_delete() else None
         if schema is None:
             continue
-        fields = [field.name for field in dataclasses.fields(schema)]
-        if name not in fields:
-            close = difflib.get_close_matches(name, fields, n=1)
+        fields = {field.name: field.type for field in dataclasses.fields(schema)}
+        if override.is_add() and name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1)
             hint = (
                 f"did you mean {prefix}.{close[0]}?" if close else f"its keys: {', '.join(fields)}"
             )
             raise InputError(
                 f"+{override.key_or_group}: {prefix} has a fixed set of keys and no {name!r}; {hint}"
             )
+        value = override.value()
+        if fields.get(name) in (bool, "bool") and not isinstance(value, bool):
+            raise InputError(f"{override.key_or_group}={value}: expected true or false")
 
 
 def _schema_of(node: Any) -> type | None:
