@@ -136,3 +136,18 @@ def test_the_guard_refuses_a_used_folder_before_hydra_writes_into_it(
     guard.on_run_start(config(tmp_path / "new"))
     assert not (tmp_path / "new").exists()
     RunFolderGuard(commands=["evaluate"]).on_run_start(config(used))  # not a command it guards
+
+
+def test_claiming_a_folder_with_an_earlier_runs_outputs_and_no_checkpoint_is_refused(
+    tmp_path: Path,
+) -> None:
+    """`train(cfg)` called from Python (no Hydra guard) into the folder of a run killed before
+    its first checkpoint appended to that run's CSV logs."""
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "metrics.csv").write_text("epoch,step\n0,0\n")
+    with pytest.raises(
+        UniVAError, match=r"holds an earlier run's outputs \(csv\) and no checkpoint"
+    ):
+        with claim_run_folder(tmp_path, None, {}):
+            pass
+    assert (tmp_path / "csv" / "metrics.csv").read_text() == "epoch,step\n0,0\n"

@@ -107,16 +107,26 @@ def resume_path(
 
 
 def check_folder_is_free(output_dir: Path, resume_from: Path | None) -> None:
-    """Refuse a run that would write over another run's checkpoints.
+    """Refuse a run that would write over another run's checkpoints, or mix its logs and
+    results with an earlier run's outputs (a run killed before its first checkpoint).
 
-    A run may write into a folder holding checkpoints only to continue from one of them.
+    A run may write into a used folder only to continue from one of its checkpoints.
     """
-    found = checkpoints_in(output_dir)
     own = resume_from is not None and resume_from.resolve().parent in {
         (output_dir / CHECKPOINTS).resolve(),
         output_dir.resolve(),
     }
-    if not found or own:
+    if own:
+        return
+    found = checkpoints_in(output_dir)
+    if not found:
+        earlier = outputs_in(output_dir)
+        if earlier:
+            raise RunFolderInUseError(
+                f"{output_dir} holds an earlier run's outputs ({', '.join(earlier)}) and no "
+                "checkpoint to continue from; write this run elsewhere with "
+                "hydra.run.dir=<new folder>"
+            )
         return
     names = ", ".join(path.name for path in found[:3]) + (", ..." if len(found) > 3 else "")
     raise RunFolderInUseError(
@@ -345,23 +355,8 @@ class RunFolderGuard(Callback):
             check_folder_is_not_busy(output_dir)
             if not restart_count():
                 check_folder_is_free(output_dir, Path(resume_from) if resume_from else None)
-                if resume_from is None:
-                    self._refuse_earlier_outputs(output_dir)
         except RunFolderInUseError as error:
             raise SystemExit(f"univa.{config.task_name}: error: {error}") from None
-
-    @staticmethod
-    def _refuse_earlier_outputs(output_dir: Path) -> None:
-        """A fresh run into a folder holding an earlier run's outputs, but no checkpoint to
-        continue from (a run killed before its first epoch ended), would mix its logs and
-        results with that run's."""
-        found = outputs_in(output_dir)
-        if found:
-            raise RunFolderInUseError(
-                f"{output_dir} holds an earlier run's outputs ({', '.join(found)}) and no "
-                "checkpoint to continue from; write this run elsewhere with "
-                "hydra.run.dir=<new folder>"
-            )
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         """A sweep into a folder holding an earlier sweep's runs is refused before Hydra writes
