@@ -145,9 +145,11 @@ def test_claiming_a_folder_with_an_earlier_runs_outputs_and_no_checkpoint_is_ref
     its first checkpoint appended to that run's CSV logs."""
     (tmp_path / "csv").mkdir()
     (tmp_path / "csv" / "metrics.csv").write_text("epoch,step\n0,0\n")
-    with pytest.raises(
-        UniVAError, match=r"holds an earlier run's outputs \(csv\) and no checkpoint"
+    with (
+        pytest.raises(
+            UniVAError, match=r"holds an earlier run's outputs \(csv\) and no checkpoint"
+        ),
+        claim_run_folder(tmp_path, None, {}),
     ):
-        with claim_run_folder(tmp_path, None, {}):
-            pass
+        pass
     assert (tmp_path / "csv" / "metrics.csv").read_text() == "epoch,step\n0,0\n"
