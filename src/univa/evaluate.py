@@ -11,31 +11,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lightning as L
 from omegaconf import DictConfig
 
 from univa.cli.command import entry_point
-from univa.report.results import write_results
-from univa.training.from_checkpoint import (
-    build_trainer,
-    checkpoint_path,
-    chosen_split,
-    load_checkpoint_and_data,
-)
 from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
 
-# split -> (the Trainer loop that runs it, the key the module stores its summary under)
-RUNS = {"valid": (L.Trainer.validate, "val"), "test": (L.Trainer.test, "test")}
+# split -> (the Trainer method that runs it, the key the module stores its summary under)
+RUNS = {"valid": ("validate", "val"), "test": ("test", "test")}
 
 
 def evaluate(cfg: DictConfig) -> dict:
     """Metrics of the checkpoint `cfg.ckpt_path` on `cfg.split`, also written to results.json."""
+    # here, not at import: --help and --cfg answer without Lightning
+    from univa.report.results import write_results
+    from univa.training.from_checkpoint import (
+        build_trainer,
+        checkpoint_path,
+        chosen_split,
+        load_checkpoint_and_data,
+    )
+
     path = checkpoint_path(cfg)
     split = chosen_split(cfg, tuple(RUNS))
     module, datamodule = load_checkpoint_and_data(cfg, path)
     trainer = build_trainer(cfg)
     run, stage = RUNS[split]
-    run(trainer, module, datamodule=datamodule, verbose=False)
+    getattr(trainer, run)(module, datamodule=datamodule, verbose=False)
     threshold = float(module.model.config.threshold)
     results = {split: module.last_summary[stage], "checkpoint": str(path), "threshold": threshold}
     if trainer.is_global_zero:

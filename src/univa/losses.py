@@ -6,15 +6,13 @@ host-device synchronisation beyond what the caller logs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import torch
 import torch.nn.functional as F
 
 from univa.distributed import gather_with_local_grad, scale_grad, world_size
 from univa.errors import InputError
 from univa.model import UniVAOutput
-from univa.model.config import LOSS_MODES
+from univa.model.config import LOSS_MODES, LossConfig
 from univa.vocabulary import Batch, va_key
 
 KL_SCALE = 1000.0  # the original multiplies the mean KL divergence by 1000
@@ -80,34 +78,6 @@ def va_supcon_loss(
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
     pos_log_prob = log_prob.masked_fill(~positives, 0.0).sum(dim=1)
     return -(pos_log_prob / positives.sum(dim=1)).mean()
-
-
-@dataclass
-class LossConfig:
-    """How UniVA weighs its losses (SPEC section 3): Total = (1 - alpha) L_cls + alpha L_con.
-
-    `contrastive_weights` weigh the modalities inside L_con = sum_m w_m L_m / (number of
-    modalities); the paper uses 3 for MOSEI's text and 1 elsewhere. `gather_negatives` (beyond
-    the paper) contrasts against the global batch of all DDP ranks, not the local one.
-    """
-
-    alpha: float = 0.4
-    temperature: float = 0.6
-    delta: float = 0.1
-    contrastive: bool = True
-    va_positives: bool = True
-    gather_negatives: bool = False
-    contrastive_weights: dict[str, float] = field(
-        default_factory=lambda: {"text": 1.0, "audio": 1.0, "vision": 1.0}
-    )
-
-    def __post_init__(self) -> None:
-        if self.temperature <= 0:
-            raise InputError(f"model.temperature must be > 0, got {self.temperature}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise InputError(f"model.alpha must lie in [0, 1], got {self.alpha}")
-        if self.delta < 0:
-            raise InputError(f"model.delta must be >= 0, got {self.delta}")
 
 
 def contrastive_loss(

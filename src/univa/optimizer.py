@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-import torch
-from transformers import get_linear_schedule_with_warmup
+from typing import TYPE_CHECKING
 
 from univa.errors import InputError
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -36,6 +37,9 @@ def build_optimizer(
     parameters: Iterable[torch.nn.Parameter], config: OptimizerConfig, total_steps: int
 ) -> dict:
     """Lightning's `configure_optimizers` answer: AdamW and its schedule, stepped per step."""
+    import torch  # here, not at import: the config schemas read OptimizerConfig without torch
+    from transformers import get_linear_schedule_with_warmup
+
     # fused: the step counters stay on the device, no host sync per parameter
     optimizer = torch.optim.AdamW(
         parameters,

@@ -15,24 +15,20 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
 from omegaconf import DictConfig
 
 from univa.cli.command import entry_point
 from univa.errors import UsageError
 from univa.files import write_csv
-from univa.report.analysis import predict_at
-from univa.training.data_settings import user_overrides
-from univa.training.from_checkpoint import (
-    THRESHOLD_KEY,
-    build_trainer,
-    checkpoint_path,
-    chosen_split,
-    load_checkpoint_and_data,
-)
-from univa.training.lit_module import UniVALitModule
 from univa.vocabulary import RESULTS_FILE, SPLITS
+
+# torch and Lightning load when a prediction starts: --help and --cfg answer without them
+if TYPE_CHECKING:
+    import torch
+
+    from univa.training.lit_module import UniVALitModule
 
 
 def output_path(cfg: DictConfig) -> Path:
@@ -74,6 +70,11 @@ def decision_thresholds(
     cfg: DictConfig, path: Path, module: UniVALitModule
 ) -> tuple[torch.Tensor, str]:
     """The thresholds (C,) to predict with, and a line saying which they are and whence."""
+    import torch
+
+    from univa.training.data_settings import user_overrides
+    from univa.training.from_checkpoint import THRESHOLD_KEY
+
     labels = module.labels
     fixed = float(module.model.config.threshold)
     results_file = path.parent.parent / RESULTS_FILE
@@ -116,6 +117,16 @@ def decision_thresholds(
 
 def predict(cfg: DictConfig) -> Path:
     """Per-utterance probabilities and predictions of `cfg.ckpt_path` on `cfg.split`."""
+    import torch
+
+    from univa.report.analysis import predict_at
+    from univa.training.from_checkpoint import (
+        build_trainer,
+        checkpoint_path,
+        chosen_split,
+        load_checkpoint_and_data,
+    )
+
     path = checkpoint_path(cfg)
     output = output_path(cfg)
     split = chosen_split(cfg, SPLITS)

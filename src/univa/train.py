@@ -11,31 +11,24 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import lightning as L
-import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from univa.cli.command import entry_point
-from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, InterruptedRunError
-from univa.metrics import best_constant_micro_f1
-from univa.report.analysis import check_threshold_tuning, threshold_grid
-from univa.report.results import print_config_tree, print_results_table, write_results
-from univa.report.run_analysis import analyse_run
-from univa.report.tracking import (
-    finish_tracking,
-    log_analysis,
-    name_sweep_runs,
-    start_tracking,
-    tracker_locations,
-)
-from univa.training.from_checkpoint import build_datamodule
-from univa.training.lit_module import UniVALitModule
-from univa.training.run_folder import ResumeCheckpoint, claim_run_folder, interruption_message
+
+# Lightning, torch, transformers and matplotlib load when a run starts, not at import: the
+# command line's --help, --cfg and --info answer without them
+if TYPE_CHECKING:
+    import lightning as L
+    from lightning.pytorch.callbacks import Callback
+
+    from univa.data.datamodule import UniVADataModule
+    from univa.training.lit_module import UniVALitModule
+    from univa.training.run_folder import ResumeCheckpoint
 
 
 def _instantiate_all(group: DictConfig | None) -> list:
@@ -70,6 +63,8 @@ def distributed_job_scope() -> Iterator[None]:
     next job of a multirun would take them for an external launcher and wait for workers that
     never come.
     """
+    import torch.distributed as dist
+
     environ = dict(os.environ)
     try:
         yield
@@ -86,6 +81,8 @@ def train(cfg: DictConfig) -> float:
     The run owns its output folder meanwhile and resumes only from the checkpoint `ckpt_path`
     names (`last`: the folder's own `checkpoints/last.ckpt`); see `univa.training.run_folder`.
     """
+    from univa.training.run_folder import claim_run_folder
+
     check_options(cfg)
     with distributed_job_scope():
         share_output_dir_with_workers()
@@ -105,6 +102,8 @@ def check_options(cfg: DictConfig) -> None:
     analysis = cfg.get("analysis")
     if not analysis:
         return
+    from univa.report.analysis import check_threshold_tuning, threshold_grid
+
     tuning = analysis.get("threshold_tuning")
     check_threshold_tuning(tuning)
     if tuning and not analysis.enabled:
@@ -116,6 +115,12 @@ def check_options(cfg: DictConfig) -> None:
 
 
 def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
+    import lightning as L
+
+    from univa.report.results import print_config_tree
+    from univa.report.tracking import finish_tracking, name_sweep_runs, start_tracking
+    from univa.training.from_checkpoint import build_datamodule
+
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
     datamodule = build_datamodule(cfg)
@@ -150,6 +155,14 @@ def _fit_and_test_module(
     resume: ResumeCheckpoint | None,
 ) -> dict:
     """Fit, then validate and test the best checkpoint; on rank 0 analyse it and write results."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from univa.metrics import best_constant_micro_f1
+    from univa.report.results import print_results_table, write_results
+    from univa.report.run_analysis import analyse_run
+    from univa.report.tracking import log_analysis, tracker_locations
+    from univa.training.run_folder import interruption_message
+
     output_dir = Path(cfg.paths.output_dir)
     # an explicit path or None: Lightning picks no checkpoint of its own; univa checkpoints
     # hold plain values only: load them without unpickling code

@@ -22,7 +22,6 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.utils import get_class
-from lightning.fabric.accelerators import CUDAAccelerator
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -58,6 +57,8 @@ def check_accelerator(trainer: DictConfig | None) -> None:
     """`trainer=gpu`, `trainer=ddp4` or `trainer.accelerator=gpu` need a visible CUDA device."""
     if not trainer or str(trainer.get("accelerator", "")).lower() not in GPU_ACCELERATORS:
         return
+    from lightning.fabric.accelerators import CUDAAccelerator  # heavy: only for a GPU run
+
     if CUDAAccelerator.is_available():  # NVML-based: does not initialise CUDA before a fork
         return
     raise InputError(

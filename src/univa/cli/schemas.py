@@ -20,10 +20,10 @@ from typing import Any, Literal, Optional, Union
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from univa.data.datamodule import SyntheticDataModule, UniVADataModule
+from univa.data.options import DataOptions, SyntheticOptions
 from univa.model.config import DATA_FIELDS
-from univa.report.analysis import AnalysisOptions
-from univa.training.lit_module import OPTION_CLASSES
+from univa.report.options import AnalysisOptions
+from univa.training.options import OPTION_CLASSES
 from univa.vocabulary import GLOVE
 
 TARGET = "_target_"  # set by each YAML file: the class it builds
@@ -74,7 +74,7 @@ def constructor_schema(name: str, cls: type, exclude: tuple[str, ...] = ()) -> t
     """A dataclass of the keyword options of `cls`'s constructor (and of its bases', where it
     passes `**kwargs` on), with their defaults, plus a `_target_`."""
     fields: dict[str, tuple] = {TARGET: _field(TARGET, str)}
-    for klass in cls.__mro__:
+    for klass in cls.__mro__[:-1]:  # not `object`
         if "__init__" not in vars(klass):
             continue
         hints = typing.get_type_hints(klass.__init__)
@@ -89,10 +89,10 @@ def constructor_schema(name: str, cls: type, exclude: tuple[str, ...] = ()) -> t
 
 
 ModelOptions = flat_schema("ModelOptions", OPTION_CLASSES, exclude=DATA_FIELDS)
-# MOSEI and M3ED take the options of UniVADataModule; the synthetic one adds its own
+# MOSEI and M3ED take the options of UniVADataModule (DataOptions); the synthetic one adds its own
 DATASET_SCHEMAS: dict[str, type] = {
-    "released_data": constructor_schema("ReleasedDataOptions", UniVADataModule),
-    "synthetic_data": constructor_schema("SyntheticDataOptions", SyntheticDataModule),
+    "released_data": constructor_schema("ReleasedDataOptions", DataOptions),
+    "synthetic_data": constructor_schema("SyntheticDataOptions", SyntheticOptions),
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -12,14 +11,14 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler, Sequential
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
 from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
+from univa.data.options import DataOptions, SyntheticOptions
 from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
-from univa.data.va import VA_NORMS, VANorm, normalize_va
+from univa.data.va import normalize_va
 from univa.errors import InputError
 from univa.vocabulary import (
-    GLOVE,
     M3ED_LABELS,
     MODALITIES,
     MOSEI_LABELS,
@@ -29,7 +28,7 @@ from univa.vocabulary import (
 )
 
 
-class UniVADataModule(L.LightningDataModule):
+class UniVADataModule(DataOptions, L.LightningDataModule):
     """Reads the three splits of a dataset in the released layout; after `setup`, callers read
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
@@ -40,30 +39,8 @@ class UniVADataModule(L.LightningDataModule):
     name: str
     labels: list[str]
 
-    def __init__(
-        self,
-        data_dir: str | Path,
-        text_encoder: str = GLOVE,
-        batch_size: int = 32,
-        va_norm: VANorm = "reference",
-        eval_batch_size: int | None = None,
-        num_workers: int | None = None,
-        pin_memory: bool | None = None,
-        shuffle_seed: int = 1111,
-    ) -> None:
-        super().__init__()
-        if va_norm not in VA_NORMS:
-            raise InputError(f"dataset.va_norm must be one of {VA_NORMS}, got {va_norm!r}")
-        if batch_size < 1:
-            raise InputError(f"dataset.batch_size must be >= 1, got {batch_size}")
-        self.data_dir = Path(data_dir)
-        self.text_encoder = text_encoder
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.va_norm = va_norm
-        self.num_workers = num_workers
-        self.pin_memory = pin_memory
-        self.shuffle_seed = shuffle_seed
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # DataOptions: the `dataset` options, checked
         self.datasets: dict[str, EmotionDataset] = {}
         self.utt_ids: dict[str, list[str]] = {}
         self.max_lens: dict[str, int] = {}
@@ -203,23 +180,16 @@ class M3EDDataModule(UniVADataModule):
     labels = M3ED_LABELS
 
 
-class SyntheticDataModule(UniVADataModule):
+class SyntheticDataModule(SyntheticOptions, UniVADataModule):
     """The embedded default: a synthetic dataset in the released layout, generated when absent."""
 
-    def __init__(
-        self,
-        data_dir: str | Path,
-        flavor: str = "mosei",
-        seed: int = 1111,
-        size: str = "default",
-        **kwargs,
-    ) -> None:
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # SyntheticOptions, then UniVADataModule's
+        flavor, size = self.flavor, self.size
         if flavor not in FLAVORS:
             raise InputError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
         if size not in SIZES:
             raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
-        super().__init__(data_dir, **kwargs)
-        self.flavor, self.seed, self.size = flavor, seed, size
         self.name = FLAVORS[flavor].name
         self.labels = list(FLAVORS[flavor].labels)
 

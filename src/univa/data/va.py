@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import torch
 
+from univa.data.options import VA_NORMS, VANorm
 from univa.errors import InputError
 
-VANorm = Literal["reference", "per_dim", "none"]
-VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
 _COLUMNS = ("valence", "arousal")
 RELATIVE_ROUNDING = 1e-6  # a column spread no wider than this (relative) is float32 rounding
 

@@ -76,6 +76,34 @@ class UniVAConfig:
         return len(self.labels)
 
 
+@dataclass
+class LossConfig:
+    """How UniVA weighs its losses (SPEC section 3): Total = (1 - alpha) L_cls + alpha L_con.
+
+    `contrastive_weights` weigh the modalities inside L_con = sum_m w_m L_m / (number of
+    modalities); the paper uses 3 for MOSEI's text and 1 elsewhere. `gather_negatives` (beyond
+    the paper) contrasts against the global batch of all DDP ranks, not the local one.
+    """
+
+    alpha: float = 0.4
+    temperature: float = 0.6
+    delta: float = 0.1
+    contrastive: bool = True
+    va_positives: bool = True
+    gather_negatives: bool = False
+    contrastive_weights: dict[str, float] = field(
+        default_factory=lambda: {"text": 1.0, "audio": 1.0, "vision": 1.0}
+    )
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise InputError(f"model.temperature must be > 0, got {self.temperature}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise InputError(f"model.alpha must lie in [0, 1], got {self.alpha}")
+        if self.delta < 0:
+            raise InputError(f"model.delta must be >= 0, got {self.delta}")
+
+
 def split_options(cls: type, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split `options` into the fields of dataclass `cls` and the rest."""
     names = {f.name for f in dataclasses.fields(cls)}

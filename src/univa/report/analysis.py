@@ -7,7 +7,7 @@ results.json. Everything here works on whole splits held in memory (MOSEI's test
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -17,33 +17,12 @@ from torchmetrics.functional.classification import multilabel_confusion_matrix, 
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError
 from univa.model import UniVA
+from univa.report.options import AnalysisOptions as AnalysisOptions  # its home before
+from univa.report.options import ThresholdGridOptions as ThresholdGridOptions
 from univa.vocabulary import va_key
 
 ThresholdTuning = Literal["global", "per_label"]
 THRESHOLD_TUNINGS: tuple[str, ...] = ("global", "per_label")
-
-
-@dataclass
-class ThresholdGridOptions:
-    """`analysis.thresholds`: the candidate thresholds (model.threshold is always one of them)."""
-
-    start: float = 0.01
-    stop: float = 0.99
-    steps: int = 99
-
-
-@dataclass
-class AnalysisOptions:
-    """The `analysis` block of train.yaml: the end-of-run analysis of the best checkpoint.
-
-    `threshold_tuning` chooses the decision threshold on validation instead of the fixed
-    model.threshold: null (keep it), global (one value, the best micro-F1) or per_label (each
-    label's best F1); results.json then reports both.
-    """
-
-    enabled: bool = True
-    threshold_tuning: str | None = None
-    thresholds: ThresholdGridOptions = field(default_factory=ThresholdGridOptions)
 
 
 @dataclass

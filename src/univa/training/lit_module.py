@@ -17,10 +17,8 @@ from univa.model import UniVA, UniVAConfig, UniVAOutput
 from univa.model.config import DATA_FIELDS, split_options
 from univa.optimizer import OptimizerConfig, build_optimizer
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
+from univa.training.options import OPTION_CLASSES
 from univa.vocabulary import Batch
-
-# the dataclasses holding the options of the `model` group, each default defined there once
-OPTION_CLASSES: tuple[type, ...] = (UniVAConfig, LossConfig, OptimizerConfig)
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:
