@@ -52,6 +52,14 @@ def quiet_library_noise() -> None:
         message=r"The number of training batches \(\d+\) is smaller than the logging interval",
         module=r"lightning\.pytorch\.loops\.fit_loop",
     )
+    # univa's conf/hydra/launcher/submitit_*.yaml extend the launcher plugin's configs of the
+    # same names, which Hydra 1.3 still does (and warns it once would not): they name their
+    # `_target_`, so they work without it
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\n'hydra/launcher/submitit_(slurm|local)' is validated against ConfigStore schema",
+        category=UserWarning,
+    )
     for name in LIGHTNING_RANK_ZERO_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, DropMessages) for f in logger.filters):
