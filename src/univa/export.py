@@ -76,6 +76,13 @@ def _read_yaml(path: Path) -> Any:
         return None
 
 
+def _nested(value: Any, *keys: str) -> Any:
+    """`value[k1][k2]...`, or None where a level is missing or not a mapping."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """What the card says about the training run of the checkpoint `path` (its Hydra record,
     when the checkpoint is in its run's `checkpoints/`), and the run's results.json."""
@@ -85,9 +92,9 @@ def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
         return run, None
     overrides = _read_yaml(run_dir / ".hydra" / "overrides.yaml")
     run["overrides"] = overrides if isinstance(overrides, list) else None
-    hydra = _read_yaml(run_dir / ".hydra" / "hydra.yaml") or {}
-    choices = hydra.get("hydra", {}).get("runtime", {}).get("choices", {}) if hydra else {}
-    run["preset"] = choices.get("preset") if isinstance(choices, dict) else None
+    run["preset"] = _nested(
+        _read_yaml(run_dir / ".hydra" / "hydra.yaml"), "hydra", "runtime", "choices", "preset"
+    )
     try:
         results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -127,7 +134,7 @@ def export(ckpt_path: str | Path, out: str | Path) -> Path:
     with building_folder(out) as tmp:
         save_network(module.model, tmp, config)
         text_encoder = module.model.config.text_encoder
-        if not is_glove(text_encoder) and "text" in module.model.config.modalities:
+        if not is_glove(text_encoder):  # the data is read with it, whatever the modalities
             load_tokenizer(text_encoder).save_pretrained(tmp / TEXT_ENCODER_DIR)
         write_text(tmp / CARD_FILE, model_card(config, run, results))
     return out

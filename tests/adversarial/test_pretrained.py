@@ -75,6 +75,21 @@ def test_a_folder_of_another_library_is_refused(tmp_path: Path) -> None:
     refused(folder, r"not a univa model")
 
 
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"hidden_size": "wide"}, r"network options are incomplete or of the wrong type"),
+        ({"labels": None}, r"its network options build no UniVA network \(TypeError"),
+        ({"exec": "import os"}, r"unknown network option\(s\) \['exec'\]"),
+    ],
+)
+def test_hostile_network_options_are_refused(tmp_path: Path, change: dict, match: str) -> None:
+    folder = write_folder(tmp_path / "model")
+    network = json.loads((folder / CONFIG_FILE).read_text())["network"]
+    edit_config(folder, network={**network, **change})
+    refused(folder, match)
+
+
 def test_tuned_thresholds_out_of_range_are_refused(tmp_path: Path) -> None:
     folder = write_folder(tmp_path / "model")
     tuned = {"happy": 0.2, "sad": 7.0, "anger": 0.1}

@@ -129,8 +129,11 @@ def _network_config(folder: Path, options: dict[str, Any]) -> UniVAConfig:
     try:
         config = UniVAConfig(**options)
     except TypeError as error:
-        raise InputError(f"{folder / CONFIG_FILE}: network options incomplete ({error})") from error
-    if is_glove(config.text_encoder) or "text" not in config.modalities:
+        raise InputError(
+            f"{folder / CONFIG_FILE}: its network options are incomplete or of the wrong type "
+            f"({' '.join(str(error).split())})"
+        ) from error
+    if is_glove(config.text_encoder):
         return config
     return dataclasses.replace(config, text_encoder=str(folder / TEXT_ENCODER_DIR))
 
@@ -184,14 +187,20 @@ def load_pretrained(source: str | Path) -> UniVA:
     stored = read_config(folder)
     config = _network_config(folder, stored["network"])
     text_model_config = None
-    if not is_glove(stored["network"].get("text_encoder", "glove")) and "text" in config.modalities:
+    if not is_glove(config.text_encoder) and "text" in config.modalities:
         try:
             text_model_config = AutoConfig.from_pretrained(folder / TEXT_ENCODER_DIR)
         except (OSError, ValueError) as error:
             raise InputFileNotFoundError(
                 f"{folder / TEXT_ENCODER_DIR}: cannot read the text model's config ({error})"
             ) from error
-    model = UniVA(config, text_model_config)
+    try:
+        model = UniVA(config, text_model_config)
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:
+        raise InputError(
+            f"{folder / CONFIG_FILE}: its network options build no UniVA network "
+            f"({type(error).__name__}: {' '.join(str(error).split())})"
+        ) from error
     load_weights(model, folder / WEIGHTS_FILE)
     model.eval()
     model.thresholds = _thresholds(stored, config, folder / CONFIG_FILE)
