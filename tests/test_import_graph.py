@@ -35,6 +35,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
         "univa.evaluate",
         "univa.predict",
         "univa.aggregate",
+        "univa.export",
         "univa.convert_reference",
         "univa.reference",
         "univa.original_model",

@@ -12,9 +12,10 @@ from typing import Any
 # public name -> the module that defines it
 _LAZY: dict[str, str] = {
     "UniVALitModule": "univa.training.lit_module",
+    "load_pretrained": "univa.model.pretrained",
 }
 
-__all__ = ["UniVALitModule"]
+__all__ = ["UniVALitModule", "load_pretrained"]
 __version__ = "0.1.0"
 
 

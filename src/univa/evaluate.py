@@ -1,8 +1,9 @@
 """`python -m univa.evaluate ckpt_path=... [split=valid] [overrides]`: test a checkpoint on a split.
 
+`pretrained=DIR` instead of `ckpt_path=` tests a folder written by `univa.export` (or a hub id).
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
-per_label_f1}, "checkpoint": path, "threshold": t}`, `t` the decision threshold scored at (the
-checkpoint's, or `model.threshold` given on the command line). The data is the checkpoint's own
+per_label_f1}, "checkpoint": path, "threshold": t}` ("pretrained": DIR for a folder), `t` the
+decision threshold scored at (the checkpoint's, or `model.threshold` given on the command line). The data is the checkpoint's own
 (its recorded data settings); dataset and trainer overrides, those of `univa.train`, still win.
 `evaluate(cfg)` is importable and returns that dict.
 """
@@ -21,7 +22,8 @@ RUNS = {"valid": ("validate", "val"), "test": ("test", "test")}
 
 
 def evaluate(cfg: DictConfig) -> dict:
-    """Metrics of the checkpoint `cfg.ckpt_path` on `cfg.split`, also written to results.json."""
+    """Metrics of the checkpoint `cfg.ckpt_path` (or the folder `cfg.pretrained`) on `cfg.split`,
+    also written to results.json."""
     # here, not at import: --help and --cfg answer without Lightning
     from univa.report.results import write_results
     from univa.training.from_checkpoint import (
@@ -38,7 +40,8 @@ def evaluate(cfg: DictConfig) -> dict:
     run, stage = RUNS[split]
     getattr(trainer, run)(module, datamodule=datamodule, verbose=False)
     threshold = float(module.model.config.threshold)
-    results = {split: module.last_summary[stage], "checkpoint": str(path), "threshold": threshold}
+    source = "pretrained" if path.is_dir() else "checkpoint"  # an exported folder, or a .ckpt
+    results = {split: module.last_summary[stage], source: str(path), "threshold": threshold}
     if trainer.is_global_zero:
         output = write_results(Path(cfg.paths.output_dir), results)
         m = results[split]

@@ -8,6 +8,8 @@ those the run tuned on validation for this checkpoint (`analysis.threshold_tunin
 the `results.json` beside `checkpoints/`), else `model.threshold`; `tuned_thresholds=false`
 keeps `model.threshold`, and so does `model.threshold=X` given on the command line. `output` is relative to the working directory; an existing file is
 never overwritten.
+`pretrained=DIR` instead of `ckpt_path=` predicts with a folder written by
+`univa.export` (or a hub id), at the thresholds it records.
 """
 
 from __future__ import annotations
@@ -66,29 +68,16 @@ def _tuned_for(path: Path, results_file: Path) -> tuple[dict | None, str]:
     return tuned, ""
 
 
-def decision_thresholds(
-    cfg: DictConfig, path: Path, module: UniVALitModule
-) -> tuple[torch.Tensor, str]:
-    """The thresholds (C,) to predict with, and a line saying which they are and whence."""
-    import torch
-
-    from univa.training.data_settings import user_overrides
-    from univa.training.from_checkpoint import THRESHOLD_KEY
-
-    labels = module.labels
-    fixed = float(module.model.config.threshold)
+def tuned_thresholds(path: Path, labels: list[str]) -> tuple[dict[str, float] | None, str]:
+    """The thresholds (label -> value) the run tuned on validation for the checkpoint `path`
+    (`analysis.threshold_tuning`, in the results.json beside `checkpoints/`) and a line saying
+    which they are; when none apply, None and why ("" when the run tuned none)."""
     results_file = path.parent.parent / RESULTS_FILE
-    tuned, elsewhere = None, ""
-    given = THRESHOLD_KEY in user_overrides()  # the user's fixed threshold wins over tuned ones
-    wanted = cfg.get("tuned_thresholds", True) and not given
-    if wanted and path.parent.name == "checkpoints" and results_file.is_file():
-        tuned, elsewhere = _tuned_for(path, results_file)
+    if path.parent.name != "checkpoints" or not results_file.is_file():
+        return None, ""
+    tuned, elsewhere = _tuned_for(path, results_file)
     if tuned is None:
-        whence = "fixed, given on the command line" if given else "fixed"
-        whence += f"; {elsewhere}" if elsewhere else ""
-        return torch.full(
-            (len(labels),), fixed
-        ), f"thresholds: model.threshold={fixed:g} ({whence})"
+        return None, elsewhere
     values = tuned.get("thresholds")
     if not isinstance(values, dict) or sorted(values) != sorted(labels):
         raise UsageError(
@@ -107,16 +96,60 @@ def decision_thresholds(
             f"{results_file}: tuned thresholds {', '.join(damaged)} are not numbers in [0, 1]; "
             "repair it, or predict at model.threshold with tuned_thresholds=false"
         )
-    thresholds = torch.tensor([float(values[label]) for label in labels])
-    listed = ", ".join(f"{label} {float(values[label]):g}" for label in labels)
+    thresholds = {label: float(values[label]) for label in labels}
+    listed = ", ".join(f"{label} {value:g}" for label, value in thresholds.items())
     return thresholds, (
-        f"thresholds: {tuned.get('mode')} thresholds tuned on validation, from {results_file}: "
-        f"{listed}"
+        f"{tuned.get('mode')} thresholds tuned on validation, from {results_file}: {listed}"
     )
 
 
+def exported_thresholds(module: UniVALitModule) -> tuple[dict[str, float] | None, str]:
+    """The tuned thresholds an exported folder records (`univa.export`), as `tuned_thresholds`."""
+    recorded = module.model.pretrained.get("thresholds") or {}
+    if recorded.get("tuned") is None:
+        return None, ""
+    thresholds = module.model.thresholds
+    listed = ", ".join(f"{label} {value:g}" for label, value in thresholds.items())
+    from univa.model.pretrained import CONFIG_FILE
+
+    whence = module.model.pretrained_folder / CONFIG_FILE
+    return (
+        thresholds,
+        f"{recorded.get('mode')} thresholds tuned on validation, from {whence}: {listed}",
+    )
+
+
+def decision_thresholds(
+    cfg: DictConfig, path: Path, module: UniVALitModule
+) -> tuple[torch.Tensor, str]:
+    """The thresholds (C,) to predict with, and a line saying which they are and whence; `path`
+    is the checkpoint, or the folder of an exported model."""
+    import torch
+
+    from univa.training.data_settings import user_overrides
+    from univa.training.from_checkpoint import THRESHOLD_KEY
+
+    labels = module.labels
+    fixed = float(module.model.config.threshold)
+    tuned, elsewhere = None, ""
+    given = THRESHOLD_KEY in user_overrides()  # the user's fixed threshold wins over tuned ones
+    if cfg.get("tuned_thresholds", True) and not given:
+        if path.is_dir():
+            tuned, elsewhere = exported_thresholds(module)
+        else:
+            tuned, elsewhere = tuned_thresholds(path, labels)
+    if tuned is None:
+        whence = "fixed, given on the command line" if given else "fixed"
+        whence += f"; {elsewhere}" if elsewhere else ""
+        return torch.full(
+            (len(labels),), fixed
+        ), f"thresholds: model.threshold={fixed:g} ({whence})"
+    return torch.tensor([tuned[label] for label in labels]), f"thresholds: {elsewhere}"
+
+
 def predict(cfg: DictConfig) -> Path:
-    """Per-utterance probabilities and predictions of `cfg.ckpt_path` on `cfg.split`."""
+    """Per-utterance probabilities and predictions of `cfg.ckpt_path` (or the folder
+    `cfg.pretrained`) on `cfg.split`."""
     import torch
 
     from univa.report.analysis import predict_at

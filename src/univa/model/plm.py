@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import AutoModel
+from transformers import AutoModel, PretrainedConfig
 
 from univa.model.pooling import AdditiveAttentionPooling
 
@@ -26,12 +26,23 @@ class PLMTextEncoder(nn.Module):
     """Dialogue through the PLM, the target utterance's tokens -> Linear -> Dropout -> pooling.
 
     The PLM sees the whole dialogue as context; only the target utterance's token states are
-    pooled. Its pooler is frozen, as in the paper (it is never used).
+    pooled. Its pooler is frozen, as in the paper (it is never used). Given `plm_config` (the
+    PLM's Hugging Face config, as an exported folder holds it), the PLM is built from it with
+    untrained weights, to be replaced by the saved ones: nothing is read from `name_or_path`.
     """
 
-    def __init__(self, name_or_path: str, hidden_size: int, fc_dropout: float) -> None:
+    def __init__(
+        self,
+        name_or_path: str,
+        hidden_size: int,
+        fc_dropout: float,
+        plm_config: PretrainedConfig | None = None,
+    ) -> None:
         super().__init__()
-        self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
+        if plm_config is None:
+            self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
+        else:
+            self.plm = AutoModel.from_config(plm_config)
         pooler = getattr(self.plm, "pooler", None)
         if pooler is not None:
             pooler.requires_grad_(False)

@@ -6,6 +6,7 @@ from typing import TypedDict
 
 import torch
 from torch import nn
+from transformers import PretrainedConfig
 
 from univa.label_prior import label_similarity
 from univa.model.config import UniVAConfig
@@ -28,11 +29,18 @@ class UniVAOutput(_Output, total=False):
 
 
 class UniVA(nn.Module):
-    """Takes a `Batch` (SPEC section 8) and returns logits, probabilities, predictions, features."""
+    """Takes a `Batch` (SPEC section 8) and returns logits, probabilities, predictions, features.
 
-    def __init__(self, config: UniVAConfig) -> None:
+    `text_model_config`, the PLM's Hugging Face config, builds the PLM from it (its weights
+    loaded afterwards, as `univa.model.pretrained` does) instead of from `config.text_encoder`.
+    """
+
+    def __init__(
+        self, config: UniVAConfig, text_model_config: PretrainedConfig | None = None
+    ) -> None:
         super().__init__()
         self.config = config
+        self.text_model_config = text_model_config
         self.encoders = nn.ModuleDict(
             {modality: self._encoder(modality) for modality in config.modalities}
         )
@@ -47,7 +55,12 @@ class UniVA(nn.Module):
         """A PLM for text when `text_encoder` names one, else a transformer over features."""
         config = self.config
         if modality == "text" and not is_glove(config.text_encoder):
-            return PLMTextEncoder(config.text_encoder, config.hidden_size, config.fc_dropout)
+            return PLMTextEncoder(
+                config.text_encoder,
+                config.hidden_size,
+                config.fc_dropout,
+                plm_config=self.text_model_config,
+            )
         return SequenceEncoder(
             modality=modality,
             input_dim=config.input_dims[modality],

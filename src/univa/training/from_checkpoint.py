@@ -1,6 +1,7 @@
 """Shared steps of the command lines that start from a trained checkpoint (evaluate, predict).
 
-Each takes the network from the checkpoint (read with `weights_only=True`), and builds the data
+Each takes the network from the checkpoint (read with `weights_only=True`) or from a folder of
+`univa.export` (`pretrained=`: safetensors and JSON, no pickle), and builds the data
 module from the data settings the checkpoint records, the user's overrides winning, and the
 trainer from the composed config, as `univa.train` does. Mistakes a user can fix (a missing
 checkpoint, a checkpoint of another dataset, an unknown split) are `UsageError`s, reported as
@@ -18,19 +19,31 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
-from univa.errors import UsageError
+from univa.errors import InputError, UsageError
+from univa.model.pretrained import CONFIG_FILE, load_pretrained, resolve
 from univa.training.data_settings import dataset_config, user_overrides
 from univa.training.lit_module import UniVALitModule, load_error_reason
+from univa.vocabulary import is_glove
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:
-    """The existing file `ckpt_path` names."""
-    if OmegaConf.is_missing(cfg, "ckpt_path") or not cfg.ckpt_path:
+    """The model to load: the existing file `ckpt_path` names, or the folder `pretrained` names
+    (written by `univa.export`; a hub id `org/name` is fetched); exactly one of the two."""
+    ckpt = None if OmegaConf.is_missing(cfg, "ckpt_path") else cfg.get("ckpt_path")
+    pretrained = cfg.get("pretrained")
+    if ckpt and pretrained:
+        raise UsageError(
+            f"ckpt_path={ckpt} and pretrained={pretrained}: give one of the two, the model to load"
+        )
+    if pretrained:
+        return resolve(str(pretrained))
+    if not ckpt:
         raise UsageError(
             "ckpt_path is required: the Lightning checkpoint to load, e.g. "
-            "ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt"
+            "ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt (or pretrained=DIR, a folder "
+            "written by univa.export)"
         )
-    path = Path(cfg.ckpt_path)
+    path = Path(ckpt)
     if not path.is_file():
         raise UsageError(f"ckpt_path={path} is not a file")
     return path
@@ -96,6 +109,24 @@ def load_module(path: Path) -> UniVALitModule:
         ) from error
 
 
+def load_pretrained_module(folder: Path) -> UniVALitModule:
+    """The network of an exported folder in a module that evaluates it, with its loss options;
+    on the PLM path its data settings read the text with the folder's own tokenizer."""
+    network = load_pretrained(folder)
+    config = network.config
+    training = network.pretrained.get("training") or {}
+    if not isinstance(training, dict):
+        raise InputError(f"{folder / CONFIG_FILE}: its training options are not a mapping")
+    module = UniVALitModule(
+        config.labels, config.input_dims, config.max_lens, network=network, **training
+    )
+    settings = network.data_settings
+    if isinstance(settings, dict) and not is_glove(config.text_encoder):
+        settings = {**settings, "text_encoder": config.text_encoder}  # the folder's text_encoder/
+    module.data_settings = settings
+    return module
+
+
 THRESHOLD_KEY = "model.threshold"
 
 
@@ -119,7 +150,7 @@ def load_checkpoint_and_data(cfg: DictConfig, path: Path) -> tuple[UniVALitModul
     """The checkpoint's module (`model.threshold` given on the command line applied) and the
     data it was trained on (its recorded data settings, the user's overrides winning), set up;
     data that does not fit the network is refused."""
-    module = load_module(path)
+    module = load_pretrained_module(path) if path.is_dir() else load_module(path)
     apply_model_overrides(cfg, module)
     datamodule = build_datamodule(dataset_config(cfg, module.data_settings, path))
     problems = _incompatibilities(module, datamodule.data_spec)

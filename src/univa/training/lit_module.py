@@ -85,16 +85,19 @@ class UniVALitModule(L.LightningModule):
         labels: list[str],
         input_dims: dict[str, int],
         max_lens: dict[str, int],
+        network: UniVA | None = None,
         **options: Any,
     ) -> None:
+        """`network`, a trained UniVA (`univa.model.pretrained.load_pretrained`), is used as it
+        is instead of building one from the options (which then only set the losses)."""
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["network"])
         model_options, rest = split_options(UniVAConfig, options)
         loss_options, rest = split_options(LossConfig, rest)
         optimizer_options, unknown = split_options(OptimizerConfig, rest)
         if unknown:
             raise InputError(unknown_options_message(unknown))
-        self.model = UniVA(
+        self.model = network or UniVA(
             UniVAConfig(
                 labels=list(labels),
                 input_dims=dict(input_dims),

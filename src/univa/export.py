@@ -1,0 +1,177 @@
+"""`python -m univa.export ckpt_path=... out=DIR [push_to_hub=ORG/NAME]`: share a trained model.
+
+Writes DIR with everything needed to use the checkpoint's network and nothing that runs code
+(`univa.model.pretrained`): `model.safetensors`, `config.json` (network options, labels,
+modalities and widths, thresholds, tuned ones included, data settings, format and univa
+versions), a `README.md` model card (`univa.report.model_card`) and, on the PLM path,
+`text_encoder/` (the PLM's Hugging Face config and tokenizer files). The folder appears whole or
+not at all; an existing non-empty DIR is refused. `push_to_hub=ORG/NAME` then uploads it with
+`huggingface_hub` (logged in with `hf auth login` or `HF_TOKEN`). Load it with
+`univa.load_pretrained(DIR or ORG/NAME)`, or `univa.predict pretrained=DIR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from univa import __version__
+from univa.data.tokenization import load_tokenizer
+from univa.errors import InputError, UsageError, exit_on_user_error
+from univa.files import building_folder, write_text
+from univa.model.pretrained import HUB_ID, TEXT_ENCODER_DIR, folder_config, save_network
+from univa.predict import tuned_thresholds
+from univa.report.console import quiet_library_noise
+from univa.report.model_card import model_card
+from univa.training.from_checkpoint import load_module
+from univa.training.lit_module import UniVALitModule
+from univa.vocabulary import RESULTS_FILE, is_glove
+
+PROGRAM = "univa.export"
+KEYS = {
+    "ckpt_path": "the Lightning checkpoint to export (required)",
+    "out": "the folder to write; absent or empty (required)",
+    "push_to_hub": "ORG/NAME: also upload the folder to the Hugging Face hub (optional)",
+}
+CARD_FILE = "README.md"
+
+
+def parse_settings(argv: list[str] | None) -> dict[str, str]:
+    """`key=value` arguments, as the other univa commands take them."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {PROGRAM}",
+        description="Export a checkpoint as a folder of safetensors weights, config.json and a "
+        "model card, loadable with univa.load_pretrained.",
+        epilog="; ".join(f"{key}=: {what}" for key, what in KEYS.items()),
+    )
+    parser.add_argument("settings", nargs="*", metavar="KEY=VALUE")
+    settings: dict[str, str] = {}
+    for item in parser.parse_args(argv).settings:
+        key, sep, value = item.partition("=")
+        if not sep or key not in KEYS:
+            raise UsageError(f"{item}: expected one of {', '.join(f'{k}=...' for k in KEYS)}")
+        settings[key] = value
+    for key in ("ckpt_path", "out"):
+        if not settings.get(key):
+            raise UsageError(f"{key}= is required: {KEYS[key]}")
+    return settings
+
+
+def _free_folder(out: Path) -> Path:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UsageError(f"out={out} exists and is not an empty folder; not writing into it")
+    return out
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+
+
+def _nested(value: Any, *keys: str) -> Any:
+    """`value[k1][k2]...`, or None where a level is missing or not a mapping."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What the card says about the training run of the checkpoint `path` (its Hydra record,
+    when the checkpoint is in its run's `checkpoints/`), and the run's results.json."""
+    run: dict[str, Any] = {"checkpoint": path.name}
+    run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+    if run_dir is None:
+        return run, None
+    overrides = _read_yaml(run_dir / ".hydra" / "overrides.yaml")
+    run["overrides"] = overrides if isinstance(overrides, list) else None
+    run["preset"] = _nested(
+        _read_yaml(run_dir / ".hydra" / "hydra.yaml"), "hydra", "runtime", "choices", "preset"
+    )
+    try:
+        results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        results = None
+    return run, results if isinstance(results, dict) else None
+
+
+def exported_config(module: UniVALitModule, path: Path, results: dict | None) -> dict[str, Any]:
+    """The `config.json` of the checkpoint's network."""
+    tuned, whence = tuned_thresholds(path, module.labels)
+    mode = (results or {}).get("tuned", {}).get("mode") if tuned is not None else None
+    return folder_config(
+        module.model,
+        univa_version=__version__,
+        thresholds={
+            "fixed": float(module.model.config.threshold),
+            "tuned": tuned,
+            "mode": mode,
+            "source": whence or "model.threshold",
+        },
+        data_settings=module.data_settings,
+        training={
+            **dataclasses.asdict(module.loss_config),
+            **dataclasses.asdict(module.optimizer_config),
+        },
+    )
+
+
+def export(ckpt_path: str | Path, out: str | Path) -> Path:
+    """Write the folder of the checkpoint `ckpt_path` at `out`; return `out`."""
+    path, out = Path(ckpt_path), _free_folder(Path(out))
+    if not path.is_file():
+        raise UsageError(f"ckpt_path={path} is not a file")
+    module = load_module(path)
+    run, results = run_record(path)
+    config = exported_config(module, path, results)
+    with building_folder(out) as tmp:
+        save_network(module.model, tmp, config)
+        text_encoder = module.model.config.text_encoder
+        if not is_glove(text_encoder):  # the data is read with it, whatever the modalities
+            load_tokenizer(text_encoder).save_pretrained(tmp / TEXT_ENCODER_DIR)
+        write_text(tmp / CARD_FILE, model_card(config, run, results))
+    return out
+
+
+def push_to_hub(folder: Path, repo_id: str) -> str:
+    """Upload `folder` to the hub repository `repo_id` (created if absent); its URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=repo_id, folder_path=folder, commit_message=f"univa {__version__} export"
+        )
+    except Exception as error:  # the hub client raises many types (auth, HTTP, offline)
+        reason = " ".join(str(error).split())
+        raise InputError(
+            f"push_to_hub={repo_id}: upload failed ({type(error).__name__}: {reason}); "
+            f"the folder {folder} is written, upload it again later"
+        ) from error
+    return str(getattr(commit, "commit_url", repo_id))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: `python -m univa.export ckpt_path=... out=DIR [push_to_hub=ORG/NAME]`."""
+    quiet_library_noise()
+    with exit_on_user_error(PROGRAM):
+        settings = parse_settings(sys.argv[1:] if argv is None else argv)
+        repo_id = settings.get("push_to_hub")
+        if repo_id is not None and not HUB_ID.match(repo_id):
+            raise UsageError(f"push_to_hub={repo_id}: expected a hub repository ORG/NAME")
+        out = export(settings["ckpt_path"], settings["out"])
+        print(f"exported {settings['ckpt_path']} to {out}; load it with univa.load_pretrained")
+        if repo_id is not None:
+            print(f"uploaded to {push_to_hub(out, repo_id)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""A trained UniVA network as a self-describing folder anyone can load: tensors and JSON, no pickle.
+
+`univa.export` writes the folder from a checkpoint; `load_pretrained` reads it back, from a local
+folder or a Hugging Face hub id (fetched with `huggingface_hub.snapshot_download`). The folder:
+
+- `model.safetensors`: the network's tensors only (a PLM's included), shared tensors once;
+- `config.json`: `format`, `format_version`, the `UniVAConfig` fields (`network`), the thresholds
+  to decide at, the checkpoint's data settings and what else using the network needs;
+- `text_encoder/` (PLM path): the PLM's Hugging Face `config.json` and its tokenizer files. The
+  PLM is built from that config and takes its weights from `model.safetensors`, so loading reads
+  nothing else and never reaches for the original text model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+from transformers import AutoConfig
+
+from univa.errors import InputError, InputFileNotFoundError
+from univa.files import atomic_write, write_text
+from univa.model.config import UniVAConfig
+from univa.model.univa import UniVA
+from univa.vocabulary import is_glove
+
+FORMAT = "univa-pretrained"
+FORMAT_VERSION = 1  # raised when a folder written now would be misread by an older univa
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+TEXT_ENCODER_DIR = "text_encoder"
+HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")  # `org/name`, as the hub spells repositories
+
+
+def folder_config(model: UniVA, **entries: Any) -> dict[str, Any]:
+    """The `config.json` of `model`: its format, its `UniVAConfig` fields and `entries`."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "network": dataclasses.asdict(model.config),
+        **entries,
+    }
+
+
+def network_tensors(model: UniVA) -> dict[str, torch.Tensor]:
+    """`model`'s state dict with each shared (tied) tensor under its first name only, as
+    safetensors requires; loading fills the other names from it (`load_weights`)."""
+    tensors: dict[str, torch.Tensor] = {}
+    seen = set()
+    for name, tensor in model.state_dict().items():
+        key = (tensor.data_ptr(), tuple(tensor.shape), tensor.stride(), tensor.dtype)
+        if tensor.numel() and key in seen:
+            continue
+        seen.add(key)
+        tensors[name] = tensor.detach().contiguous()
+    return tensors
+
+
+def save_network(model: UniVA, folder: Path, config: dict[str, Any]) -> None:
+    """Write `model`'s tensors, `config` and, on the PLM path, the PLM's Hugging Face config
+    into `folder` (the tokenizer files are the caller's: they belong to the data side)."""
+    with atomic_write(folder / WEIGHTS_FILE) as file:
+        file.write(save(network_tensors(model), metadata={"format": "pt"}))
+    write_text(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
+    if "text" in model.encoders and hasattr(model.encoders["text"], "plm"):
+        model.encoders["text"].plm.config.save_pretrained(folder / TEXT_ENCODER_DIR)
+
+
+def resolve(source: str | Path) -> Path:
+    """The local folder of `source`: a folder as it is, a hub id `org/name` downloaded (or found
+    in the cache) with `huggingface_hub`."""
+    folder = Path(source)
+    if folder.is_dir():
+        return folder
+    if folder.exists() or not HUB_ID.match(str(source)):
+        raise InputFileNotFoundError(
+            f"{source}: not a folder written by univa.export, nor a hub id like org/name"
+        )
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id=str(source), library_name="univa"))
+    except Exception as error:  # the hub client raises many types (offline, HTTP, missing repo)
+        reason = " ".join(str(error).split())
+        raise InputFileNotFoundError(
+            f"{source}: no such local folder, and the hub could not give it "
+            f"({type(error).__name__}: {reason})"
+        ) from error
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """`folder/config.json`, checked to be a univa folder of a format this univa reads."""
+    path = folder / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileNotFoundError(
+            f"{folder}: no {CONFIG_FILE}; not a folder written by univa.export"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path} ({error})") from error
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise InputError(f"{path}: not a univa model (its format is not {FORMAT!r})")
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise InputError(f"{path}: format_version {version!r} is not a version number")
+    if version > FORMAT_VERSION:
+        raise InputError(
+            f"{path}: format_version {version} is newer than this univa reads ({FORMAT_VERSION}); "
+            "upgrade univa to load it"
+        )
+    if not isinstance(config.get("network"), dict):
+        raise InputError(f"{path}: no network options")
+    return config
+
+
+def _network_config(folder: Path, options: dict[str, Any]) -> UniVAConfig:
+    """The `UniVAConfig` of the folder, its PLM (if any) read from `text_encoder/`."""
+    names = {field.name for field in dataclasses.fields(UniVAConfig)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise InputError(f"{folder / CONFIG_FILE}: unknown network option(s) {unknown}")
+    try:
+        config = UniVAConfig(**options)
+    except TypeError as error:
+        raise InputError(
+            f"{folder / CONFIG_FILE}: its network options are incomplete or of the wrong type "
+            f"({' '.join(str(error).split())})"
+        ) from error
+    if is_glove(config.text_encoder):
+        return config
+    return dataclasses.replace(config, text_encoder=str(folder / TEXT_ENCODER_DIR))
+
+
+def _listed(names: list[str], limit: int = 3) -> str:
+    return ", ".join(names[:limit]) + (
+        f" and {len(names) - limit} more" if len(names) > limit else ""
+    )
+
+
+def load_weights(model: UniVA, path: Path) -> None:
+    """Fill `model` with the tensors of `path`; weights that do not fit it are refused whole."""
+    try:
+        state = load_file(path)
+    except FileNotFoundError:
+        raise InputFileNotFoundError(f"{path.parent}: no {path.name}") from None
+    except (OSError, SafetensorError) as error:
+        raise InputError(f"cannot read {path} ({' '.join(str(error).split())})") from error
+    own = model.state_dict()
+    stored_at = {tensor.data_ptr() for name, tensor in own.items() if name in state}
+    problems = []
+    missing = sorted(k for k in set(own) - set(state) if own[k].data_ptr() not in stored_at)
+    unexpected = sorted(set(state) - set(own))
+    reshaped = [
+        f"{k} {tuple(state[k].shape)} for {tuple(own[k].shape)}"
+        for k in sorted(set(state) & set(own))
+        if state[k].shape != own[k].shape
+    ]
+    if missing:
+        problems.append(f"missing {_listed(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {_listed(unexpected)}")
+    if reshaped:
+        problems.append(f"shapes {_listed(reshaped)}")
+    if problems:
+        raise InputError(
+            f"{path} does not fit the network of its {CONFIG_FILE}: " + "; ".join(problems)
+        )
+    model.load_state_dict(state, strict=False)  # the checks above are the strict ones
+
+
+def load_pretrained(source: str | Path) -> UniVA:
+    """The network of a folder written by `univa.export` (or a hub id), ready, in eval mode.
+
+    Besides `config` (its `UniVAConfig`; on the PLM path `text_encoder` names the folder's
+    `text_encoder/`), it carries `thresholds` (label -> the threshold to decide at, the tuned
+    ones when the run tuned them), `data_settings` (the checkpoint's record, or None),
+    `pretrained` (the whole `config.json`) and `pretrained_folder`.
+    """
+    folder = resolve(source)
+    stored = read_config(folder)
+    config = _network_config(folder, stored["network"])
+    text_model_config = None
+    if not is_glove(config.text_encoder) and "text" in config.modalities:
+        try:
+            text_model_config = AutoConfig.from_pretrained(folder / TEXT_ENCODER_DIR)
+        except (OSError, ValueError) as error:
+            raise InputFileNotFoundError(
+                f"{folder / TEXT_ENCODER_DIR}: cannot read the text model's config ({error})"
+            ) from error
+    try:
+        model = UniVA(config, text_model_config)
+    except (TypeError, ValueError, KeyError, RuntimeError) as error:
+        raise InputError(
+            f"{folder / CONFIG_FILE}: its network options build no UniVA network "
+            f"({type(error).__name__}: {' '.join(str(error).split())})"
+        ) from error
+    load_weights(model, folder / WEIGHTS_FILE)
+    model.eval()
+    model.thresholds = _thresholds(stored, config, folder / CONFIG_FILE)
+    model.data_settings = stored.get("data_settings")
+    model.pretrained = stored
+    model.pretrained_folder = folder
+    return model
+
+
+def _thresholds(stored: dict[str, Any], config: UniVAConfig, path: Path) -> dict[str, float]:
+    """Label -> threshold: the tuned ones the folder records, else the network's fixed one."""
+    tuned = (stored.get("thresholds") or {}).get("tuned")
+    if tuned is None:
+        return dict.fromkeys(config.labels, float(config.threshold))
+    if not isinstance(tuned, dict) or sorted(tuned) != sorted(config.labels):
+        raise InputError(
+            f"{path}: tuned thresholds {tuned!r} do not name the labels {config.labels}"
+        )
+    bad = [
+        f"{k}={v!r}"
+        for k, v in tuned.items()
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0
+    ]
+    if bad:
+        raise InputError(f"{path}: tuned thresholds {', '.join(bad)} are not numbers in [0, 1]")
+    return {label: float(tuned[label]) for label in config.labels}

@@ -1,0 +1,127 @@
+"""The `README.md` model card of an exported model: what it learnt, how well, how to use it.
+
+Written by `univa.export` from the folder's `config.json`, the run's `results.json` and its
+Hydra record; the metrics are printed with the decimals of every other univa table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from univa.vocabulary import METRIC_FORMATS, format_metric, is_glove, metric_name
+
+CITATION = """@inproceedings{zheng2024univa,
+  title     = {{UniVA}: Unimodal Valence-Arousal Driven Contrastive Learning for Multimodal
+               Multi-Label Emotion Recognition},
+  author    = {Zheng and Yu and Xia},
+  booktitle = {Proceedings of the 32nd ACM International Conference on Multimedia (MM '24)},
+  year      = {2024}
+}"""
+
+
+def _training(config: dict[str, Any], run: dict[str, Any]) -> list[str]:
+    network, data = config["network"], config.get("data_settings") or {}
+    widths = ", ".join(
+        f"{m} ({'the PLM' if m == 'text' and not is_glove(network['text_encoder']) else network['input_dims'].get(m)})"
+        for m in network["modalities"]
+    )
+    dataset = data.get("dataset", "not recorded")
+    if "flavor" in data:
+        dataset += f" (synthetic {data['flavor']}, size {data['size']}, seed {data['seed']})"
+    overrides = " ".join(run.get("overrides") or []) or "none"
+    return [
+        "## Training",
+        "",
+        f"- dataset: {dataset}; VA normalisation: {data.get('va_norm', 'not recorded')}",
+        f"- labels, in output order: {', '.join(network['labels'])}",
+        f"- modalities and feature widths: {widths}",
+        f"- text encoder: {network['text_encoder']}",
+        f"- preset: {run.get('preset') or 'none'}; overrides: `{overrides}`",
+        f"- exported from: `{run['checkpoint']}`",
+    ]
+
+
+def _metrics(results: dict[str, Any] | None) -> list[str]:
+    if not results or not isinstance(results.get("test"), dict):
+        return [
+            "## Test metrics",
+            "",
+            "The run's results.json was not found beside the checkpoint.",
+        ]
+    test = results["test"]
+    names = [metric_name(key) for key in METRIC_FORMATS]
+    per_label = test.get("per_label_f1") or {}
+    return [
+        "## Test metrics",
+        "",
+        f"Of the run's best checkpoint ({Path(str(results.get('best_checkpoint'))).name}) on the "
+        f"test split, {test.get('num_samples')} utterances, from the run's `results.json`:",
+        "",
+        "| " + " | ".join(names) + " |",
+        "|" + "---|" * len(names),
+        "| " + " | ".join(format_metric(key, test[key]) for key in METRIC_FORMATS) + " |",
+        "",
+        "| label | F1 |",
+        "|---|---|",
+        *(f"| {label} | {value:.2f} |" for label, value in per_label.items()),
+    ]
+
+
+def _thresholds(config: dict[str, Any]) -> str:
+    thresholds = config.get("thresholds") or {}
+    tuned = thresholds.get("tuned")
+    if tuned is None:
+        return f"Decision threshold: {thresholds.get('fixed')} for every label."
+    listed = ", ".join(f"{label} {value:g}" for label, value in tuned.items())
+    return f"Decision thresholds, {thresholds.get('mode')}, tuned on validation: {listed}."
+
+
+def model_card(config: dict[str, Any], run: dict[str, Any], results: dict[str, Any] | None) -> str:
+    """The card's Markdown. `run`: `checkpoint`, `preset` and `overrides` of the training run."""
+    name = config.get("data_settings", {}) or {}
+    title = f"UniVA on {name.get('dataset', 'an unrecorded dataset')}"
+    return "\n".join(
+        [
+            "---",
+            "library_name: univa",
+            "tags: [multimodal, emotion-recognition, multi-label-classification]",
+            "---",
+            "",
+            f"# {title}",
+            "",
+            "A UniVA network (unimodal valence-arousal driven contrastive learning for multimodal "
+            f"multi-label emotion recognition), exported by univa {config.get('univa_version')}: "
+            "`model.safetensors` (weights only), `config.json` (its options, labels, thresholds "
+            "and data settings)"
+            + ("" if is_glove(config["network"]["text_encoder"]) else ", `text_encoder/`")
+            + ". Nothing in this folder runs code when loaded.",
+            "",
+            *_training(config, run),
+            "",
+            *_metrics(results),
+            "",
+            _thresholds(config),
+            "",
+            "## Use",
+            "",
+            "```python",
+            "import univa",
+            "",
+            'model = univa.load_pretrained("THIS_FOLDER_OR_ORG/NAME")  # nn.Module, eval mode',
+            "model.config.labels, model.thresholds, model.data_settings",
+            "```",
+            "",
+            "```bash",
+            "python -m univa.predict pretrained=THIS_FOLDER output=preds.csv",
+            "python -m univa.evaluate pretrained=THIS_FOLDER",
+            "```",
+            "",
+            "## Citation",
+            "",
+            "```bibtex",
+            CITATION,
+            "```",
+            "",
+        ]
+    )
