@@ -8,10 +8,12 @@ from univa.data.datamodule import (
     UniVADataModule,
 )
 from univa.data.folder_check import validate_dataset
+from univa.data.folder_datamodule import FolderDataModule
 from univa.data.folder_format import FolderSplit, read_folder_split, read_manifest
 from univa.data.folder_write import write_dataset
 
 __all__ = [
+    "FolderDataModule",
     "FolderSplit",
     "M3EDDataModule",
     "MoseiDataModule",
