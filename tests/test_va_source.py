@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from folder_data import LABELS, write_tiny
 
+from folder_data import LABELS, write_tiny
 from univa.data import FolderDataModule, MoseiDataModule
 from univa.data.va import normalize_va
 from univa.data.va_source import NEUTRAL_VA, NoVAWarning, labels_va, resolve_va_sources

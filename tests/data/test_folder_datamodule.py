@@ -10,8 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from folder_data import LABELS, write_tiny
+from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from composing import compose_task
+from folder_data import LABELS, write_tiny
+from univa.cli.folder_text import choose_folder_text_encoder
 from univa.data import FolderDataModule, MoseiDataModule
 from univa.data.folder_format import read_folder_split
 from univa.data.tokenization import load_tokenizer
@@ -126,3 +129,18 @@ def test_a_malformed_folder_is_refused_with_all_its_problems(tmp_path: Path) -> 
     message = str(error.value)
     assert "train/text.npy: width 6 disagrees with manifest key 'modalities.text' = 9" in message
     assert "train/audio.npy: not a file of a modality listed" in message
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [((), "my/plm"), (("text.encoder=other",), "other")]
+)
+def test_text_roberta_takes_the_manifests_plm_unless_one_is_given(
+    tmp_path: Path, given: tuple, expected: str
+) -> None:
+    out = write_tiny(tmp_path / "ds", text=True, manifest={"text_encoder": "my/plm"})
+    cfg = compose_task(
+        "train", tmp_path, "dataset=folder", f"dataset.data_dir={out}", "text=roberta", *given
+    )
+    overrides = OverridesParser.create().parse_overrides(list(given))
+    choose_folder_text_encoder(cfg, cfg.hydra.runtime.choices, overrides)
+    assert cfg.dataset.text_encoder == expected

@@ -10,9 +10,9 @@ import warnings
 from pathlib import Path
 
 import pytest
+
 from composing import compose_task
 from folder_data import write_tiny
-
 from univa.data.va_source import NoVAWarning
 from univa.predict import predict
 from univa.train import train

@@ -42,7 +42,7 @@ def choose_folder_text_encoder(
     if not encoder:
         raise InputError(
             f"text=roberta on dataset=folder needs text.encoder=<hub name or local folder of a "
-            f"PLM>: the manifest of {data_dir} names no text_encoder (add \"text_encoder\" to "
+            f'PLM>: the manifest of {data_dir} names no text_encoder (add "text_encoder" to '
             "its manifest.json to make one the default)"
         )
     cfg.text.encoder = encoder
