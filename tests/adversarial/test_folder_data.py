@@ -127,3 +127,11 @@ def test_write_refuses_a_file_and_keeps_it(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not an empty folder"):
         write_dataset(target, {"name": "x", "labels": ["a"]}, {})
     assert target.read_text() == "mine"
+
+
+def test_dataset_folder_without_its_folder_is_refused_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    failure = run_in_process(monkeypatch, tmp_path, "univa.train", "dataset=folder")
+    assert "dataset.data_dir is required" in one_line(failure)
+    assert created_folders(tmp_path) == []
