@@ -120,13 +120,15 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     from univa.report.results import print_config_tree
     from univa.report.tracking import finish_tracking, name_sweep_runs, start_tracking
     from univa.training.from_checkpoint import build_datamodule
+    from univa.training.lit_module import network_inputs
 
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
     datamodule = build_datamodule(cfg)
     # seeded after the data: generating or caching it must not change the initial weights
     L.seed_everything(cfg.seed, workers=True)
-    module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
+    spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities))
+    module = instantiate(cfg.model, _convert_="all", **spec)
     if resume:
         resume.check_fits(module)
         resume.check_data(datamodule)

@@ -25,6 +25,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from univa.cli.folder_text import choose_folder_text_encoder
 from univa.errors import InputError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
@@ -42,6 +43,13 @@ def check_config(cfg: DictConfig) -> None:
     trainer has a GPU."""
     if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
         check_override_types(cfg, HydraConfig.get())  # first: typed keys interpolate them
+    dataset = cfg.get("dataset")
+    missing = sorted(OmegaConf.missing_keys(dataset)) if isinstance(dataset, DictConfig) else []
+    if missing:  # e.g. dataset=folder without its folder
+        raise InputError(
+            f"{missing[0]} is required (dataset=folder needs dataset.data_dir=PATH, a folder "
+            "in the univa dataset format)"
+        )
     try:
         OmegaConf.to_container(cfg, resolve=True)
     except OmegaConfBaseException as error:
@@ -76,6 +84,7 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     )
     check_typed_overrides(cfg, overrides)
     choices = hydra_cfg.runtime.choices
+    choose_folder_text_encoder(cfg, choices, overrides)
     groups = [o for o in overrides if o.key_or_group in choices]
     values = [
         o

@@ -89,10 +89,12 @@ def constructor_schema(name: str, cls: type, exclude: tuple[str, ...] = ()) -> t
 
 
 ModelOptions = flat_schema("ModelOptions", OPTION_CLASSES, exclude=DATA_FIELDS)
-# MOSEI and M3ED take the options of UniVADataModule (DataOptions); the synthetic one adds its own
+# MOSEI and M3ED take the options of UniVADataModule (DataOptions); the synthetic one adds its
+# own; the folder one takes the same as MOSEI and M3ED, its data_dir the user's (no default)
 DATASET_SCHEMAS: dict[str, type] = {
     "released_data": constructor_schema("ReleasedDataOptions", DataOptions),
     "synthetic_data": constructor_schema("SyntheticDataOptions", SyntheticOptions),
+    "folder_data": constructor_schema("FolderDataOptions", DataOptions),
 }
 
 

@@ -1,4 +1,4 @@
-"""Data: readers of the released layout, datasets, data modules and the synthetic generator.
+"""Data: readers of the released layout and of the generic dataset format, datasets, data modules and the synthetic generator.
 
 The data modules load on first use, so that `univa.data.options` (the options the config
 schemas read) imports without torch and Lightning.
@@ -14,9 +14,15 @@ _LAZY: dict[str, str] = {
     "MoseiDataModule": "univa.data.datamodule",
     "SyntheticDataModule": "univa.data.datamodule",
     "UniVADataModule": "univa.data.datamodule",
+    "FolderDataModule": "univa.data.folder_datamodule",
+    "FolderSplit": "univa.data.folder_format",
+    "read_folder_split": "univa.data.folder_format",
+    "read_manifest": "univa.data.folder_format",
+    "validate_dataset": "univa.data.folder_check",
+    "write_dataset": "univa.data.folder_write",
 }
 
-__all__ = ["M3EDDataModule", "MoseiDataModule", "SyntheticDataModule", "UniVADataModule"]
+__all__ = sorted(_LAZY)
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from univa.data.samplers import UnpaddedDistributedSampler
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
+from univa.data.va_source import label_points, labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
 from univa.vocabulary import (
     M3ED_LABELS,
@@ -33,16 +34,21 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
 
-    Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`.
+    Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`. `va_source` chooses
+    each modality's VA (`univa.data.va_source`); the released data has scores for all.
     """
 
     name: str
     labels: list[str]
+    label_va: dict[str, list[float]] | None = None  # None: the built-in table of emotion words
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)  # DataOptions: the `dataset` options, checked
+        self.va_sources: dict[str, str] = {}
+        self.modalities: list[str] = []
         self.datasets: dict[str, EmotionDataset] = {}
         self.utt_ids: dict[str, list[str]] = {}
+        self.dialogue_ids: dict[str, list[str]] = {}
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
 
@@ -53,6 +59,31 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
         tokenizer = None if is_glove(self.text_encoder) else load_tokenizer(self.text_encoder)
         for split in SPLITS:
             self.datasets[split] = self._read_split(split, tokenizer)
+        self.modalities = list(MODALITIES)
+        self._warn_without_va()
+
+    def _warn_without_va(self) -> None:
+        warn_without_va([m for m, s in self.va_sources.items() if s == "none"], self.name)
+
+    def _with_va_sources(
+        self, tensors: dict[str, torch.Tensor], modalities: list[str], name: str
+    ) -> dict[str, torch.Tensor]:
+        """`tensors` with each modality's VA as `dataset.va_source` says: the data's scores
+        (already there), points derived from the labels, or left out (`none`)."""
+        points = label_points(self.labels, self.label_va)
+        scored = {m for m in modalities if va_key(m) in tensors}
+        self.va_sources = resolve_va_sources(
+            self.va_source, modalities, scored, len(points) == len(self.labels)
+        )
+        for modality, source in self.va_sources.items():
+            if source == "labels":
+                derived = labels_va(tensors["labels"].numpy(), self.labels, points)
+                tensors[va_key(modality)] = normalize_va(
+                    torch.from_numpy(derived), self.va_norm, f"{name} {modality} VA from labels"
+                )
+            elif source == "none":
+                tensors.pop(va_key(modality), None)
+        return tensors
 
     def _read_split(self, split: str, tokenizer) -> EmotionDataset:
         modalities = MODALITIES if tokenizer is None else ("audio", "vision")
@@ -67,11 +98,14 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
             self.input_dims[modality] = features.shape[2]
         tensors = split_tensors(arrays, self.va_norm, f"{self.name} {split}")
         if tokenizer is None:
-            utt_ids = dialogue_order(read_dialogues(self.data_dir, split))
+            dialogues = read_dialogues(self.data_dir, split)
+            utt_ids = dialogue_order(dialogues)
+            dialogue_ids = [d for d, turns in dialogues.items() for _ in turns]
             source = "utterances in preprocess_data/videos_structure.json"
         else:
             text = read_split_text(self.data_dir, self.name, split)
             utt_ids = [utterance.utt_id for utterance in text.utterances]
+            dialogue_ids = [utterance.dialogue_id for utterance in text.utterances]
             source = f"utterances in {TEXT_FILES[self.name]}"
             tensors |= plm_inputs(text, tokenizer)
             tensors[va_key("text")] = normalize_va(
@@ -83,12 +117,15 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
                 f"{len(arrays)} rows of features"
             )
         self.utt_ids[split] = utt_ids
+        self.dialogue_ids[split] = dialogue_ids
+        tensors = self._with_va_sources(tensors, list(MODALITIES), f"{self.name} {split}")
         return EmotionDataset(tensors)
 
     @property
     def data_spec(self) -> dict:
-        """What the network must know about the data: label names, feature widths, longest
-        sequences, and the text encoder its token ids are meant for."""
+        """What the network must know about the data: label names (and their VA points, None
+        for the built-in table), feature widths, longest sequences, the modalities it has, and
+        the text encoder its token ids are meant for."""
         if not self.datasets:
             raise RuntimeError("call setup() before reading data_spec")
         return {
@@ -96,6 +133,8 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
             "input_dims": dict(self.input_dims),
             "max_lens": dict(self.max_lens),
             "text_encoder": self.text_encoder,
+            "modalities": list(self.modalities),
+            "label_va": None if self.label_va is None else dict(self.label_va),
         }
 
     def _dataset(self, split: str) -> EmotionDataset:

@@ -27,6 +27,7 @@ class DataOptions:
         num_workers: int | None = None,
         pin_memory: bool | None = None,
         shuffle_seed: int = 1111,
+        va_source: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -42,6 +43,9 @@ class DataOptions:
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.shuffle_seed = shuffle_seed
+        # each modality's VA: dataset | labels | none, or a mapping per modality
+        # (univa.data.va_source; None picks per modality what the data allows)
+        self.va_source = va_source
 
 
 class SyntheticOptions(DataOptions):
