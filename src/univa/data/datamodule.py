@@ -11,22 +11,15 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
-from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
+from univa.data.dialogue_text import dialogue_order, read_dialogues, read_split_text
+from univa.data.records import M3ED, MOSEI, DatasetRecord
 from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
 from univa.errors import InputError
-from univa.vocabulary import (
-    GLOVE,
-    M3ED_LABELS,
-    MODALITIES,
-    MOSEI_LABELS,
-    SPLITS,
-    is_glove,
-    va_key,
-)
+from univa.vocabulary import GLOVE, MODALITIES, SPLITS, is_glove, va_key
 
 
 class UniVADataModule(L.LightningDataModule):
@@ -34,11 +27,19 @@ class UniVADataModule(L.LightningDataModule):
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
 
-    Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`.
+    Subclasses fix `record`, the dataset's data record: its `name` (the file prefix, MOSEI or
+    M3ED), `labels`, and the file that holds its texts.
     """
 
-    name: str
-    labels: list[str]
+    record: DatasetRecord
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.record.labels)
 
     def __init__(
         self,
@@ -93,9 +94,9 @@ class UniVADataModule(L.LightningDataModule):
             utt_ids = dialogue_order(read_dialogues(self.data_dir, split))
             source = "utterances in preprocess_data/videos_structure.json"
         else:
-            text = read_split_text(self.data_dir, self.name, split)
+            text = read_split_text(self.data_dir, self.record, split)
             utt_ids = [utterance.utt_id for utterance in text.utterances]
-            source = f"utterances in {TEXT_FILES[self.name]}"
+            source = f"utterances in {self.record.text_file}"
             tensors |= plm_inputs(text, tokenizer)
             tensors[va_key("text")] = normalize_va(
                 torch.tensor(text.va), self.va_norm, f"{self.name} {split} text VA"
@@ -192,15 +193,13 @@ class UniVADataModule(L.LightningDataModule):
 class MoseiDataModule(UniVADataModule):
     """CMU-MOSEI in the released layout (`<data_dir>/preprocess_data/final_feat/...`)."""
 
-    name = "MOSEI"
-    labels = MOSEI_LABELS
+    record = MOSEI
 
 
 class M3EDDataModule(UniVADataModule):
     """M3ED in the released layout."""
 
-    name = "M3ED"
-    labels = M3ED_LABELS
+    record = M3ED
 
 
 class SyntheticDataModule(UniVADataModule):
@@ -220,8 +219,7 @@ class SyntheticDataModule(UniVADataModule):
             raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
         super().__init__(data_dir, **kwargs)
         self.flavor, self.seed, self.size = flavor, seed, size
-        self.name = FLAVORS[flavor].name
-        self.labels = list(FLAVORS[flavor].labels)
+        self.record = FLAVORS[flavor].record
 
     def prepare_data(self) -> None:
         if (self.data_dir / "preprocess_data").is_dir():
