@@ -1,4 +1,5 @@
-"""Data: readers of the released layout, datasets, data modules and the synthetic generator."""
+"""Data: readers of the released layout and of the generic dataset format, datasets, data
+modules and the synthetic generator."""
 
 from univa.data.datamodule import (
     M3EDDataModule,
@@ -6,5 +7,18 @@ from univa.data.datamodule import (
     SyntheticDataModule,
     UniVADataModule,
 )
+from univa.data.folder_check import validate_dataset
+from univa.data.folder_format import FolderSplit, read_folder_split, read_manifest
+from univa.data.folder_write import write_dataset
 
-__all__ = ["M3EDDataModule", "MoseiDataModule", "SyntheticDataModule", "UniVADataModule"]
+__all__ = [
+    "FolderSplit",
+    "M3EDDataModule",
+    "MoseiDataModule",
+    "SyntheticDataModule",
+    "UniVADataModule",
+    "read_folder_split",
+    "read_manifest",
+    "validate_dataset",
+    "write_dataset",
+]
