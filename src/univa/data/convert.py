@@ -17,7 +17,7 @@ import numpy as np
 
 from univa.data.csd import read_csd, read_splits, utterance_splits
 from univa.data.dialogue_text import read_dialogues, read_split_text
-from univa.data.folder_format import write_dataset
+from univa.data.folder_write import write_dataset
 from univa.data.records import MOSEI, RELEASED, DatasetRecord
 from univa.data.released import check_dataset_dir, feature_file, read_split
 from univa.errors import InputError, UsageError, exit_on_user_error
@@ -40,7 +40,9 @@ def detect_record(src: Path, name: str | None = None) -> DatasetRecord:
         return RELEASED[name]
     found = [r for r in RELEASED.values() if feature_file(src, r.name, "train", "audio").is_file()]
     if len(found) != 1:
-        expected = ", ".join(str(feature_file(src, r.name, "train", "audio")) for r in RELEASED.values())
+        expected = ", ".join(
+            str(feature_file(src, r.name, "train", "audio")) for r in RELEASED.values()
+        )
         raise InputError(
             f"{src}: cannot tell which released dataset this is (expected exactly one of "
             f"{expected}); give --name"
@@ -65,7 +67,9 @@ def _check_text_rows(text, utt_ids: list[str], turns: dict[str, int], split: str
     the PLM path would read another utterance's text for a row."""
     text_ids = [u.utt_id for u in text.utterances]
     if text_ids != utt_ids:
-        row = next(i for i, pair in enumerate(zip(text_ids, utt_ids, strict=False)) if pair[0] != pair[1])
+        row = next(
+            i for i, pair in enumerate(zip(text_ids, utt_ids, strict=False)) if pair[0] != pair[1]
+        )
         raise InputError(
             f"the {split!r} text file lists its utterances in another order than "
             f"videos_structure.json (row {row}: {text_ids[row]!r} vs {utt_ids[row]!r}); "

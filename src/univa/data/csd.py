@@ -80,7 +80,9 @@ def read_csd(path: str | Path) -> Sequence:
 
 def _video(group, vid: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
     if "features" not in group or "intervals" not in group:
-        raise InputKeyError(f"{path}: data/{vid} needs 'features' and 'intervals', has {list(group)}")
+        raise InputKeyError(
+            f"{path}: data/{vid} needs 'features' and 'intervals', has {list(group)}"
+        )
     try:
         features = np.asarray(group["features"][()], dtype=np.float32)
         intervals = np.asarray(group["intervals"][()], dtype=np.float64)

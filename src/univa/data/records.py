@@ -69,8 +69,12 @@ GENERIC_LABELS = ("joy", "anger", "sadness", "neutral")
 GENERIC = DatasetRecord(
     name="SyntheticGeneric",
     labels=GENERIC_LABELS,
-    label_va={"joy": (0.980, 0.824), "anger": (0.167, 0.865), "sadness": (0.052, 0.288),
-              "neutral": (0.5, 0.5)},  # fmt: skip
+    label_va={
+        "joy": (0.980, 0.824),
+        "anger": (0.167, 0.865),
+        "sadness": (0.052, 0.288),
+        "neutral": (0.5, 0.5),
+    },  # fmt: skip
     modalities=("text", "audio"),
 )
 RELEASED: dict[str, DatasetRecord] = {record.name: record for record in (MOSEI, M3ED)}

@@ -43,7 +43,8 @@ import numpy as np
 
 from univa.data.tiny_text_model import write_tiny_text_model
 from univa.files import building_folder
-from univa.data.folder_format import MANIFEST_FILE, write_dataset
+from univa.data.folder_format import MANIFEST_FILE
+from univa.data.folder_write import write_dataset
 from univa.data.records import GENERIC, M3ED, MOSEI, DatasetRecord
 from univa.vocabulary import MODALITIES, SPLITS
 
@@ -454,7 +455,9 @@ def write_synthetic_dataset(
     spec = _choose(FLAVORS, flavor, "flavor")
     sizes = _choose(SIZES, size, "size")
     out = Path(out_dir)
-    taken = [n for n in (RELEASED_MARKER, "final_multi_labels.csv", MANIFEST_FILE) if (out / n).exists()]
+    taken = [
+        n for n in (RELEASED_MARKER, "final_multi_labels.csv", MANIFEST_FILE) if (out / n).exists()
+    ]
     if taken:
         raise FileExistsError(
             f"{out} already holds a dataset ({', '.join(taken)}); not overwriting it"
