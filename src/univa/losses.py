@@ -163,7 +163,8 @@ def univa_losses(
         return losses
     features = out["features"]
     for modality, pooled in features.items():
-        va = batch[va_key(modality)] if config.va_positives else None
+        # a modality without VA (dataset.va_source=none) has none in the batch
+        va = batch.get(va_key(modality)) if config.va_positives else None
         losses[f"con_{modality}"] = contrastive_loss(pooled, va, config)
     losses["con"] = sum(config.contrastive_weights[m] * losses[f"con_{m}"] for m in features) / len(
         features

@@ -34,7 +34,7 @@ from univa.report.tracking import (
     tracker_locations,
 )
 from univa.training.from_checkpoint import build_datamodule
-from univa.training.lit_module import UniVALitModule
+from univa.training.lit_module import UniVALitModule, network_inputs
 from univa.training.run_folder import ResumeCheckpoint, claim_run_folder, interruption_message
 
 
@@ -121,7 +121,8 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     datamodule = build_datamodule(cfg)
     # seeded after the data: generating or caching it must not change the initial weights
     L.seed_everything(cfg.seed, workers=True)
-    module = instantiate(cfg.model, _convert_="all", **datamodule.data_spec)
+    spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities))
+    module = instantiate(cfg.model, _convert_="all", **spec)
     if resume:
         resume.check_fits(module)
         resume.check_data(datamodule)

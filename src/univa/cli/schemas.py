@@ -20,7 +20,9 @@ from typing import Any, Literal, Optional, Union
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from univa.data.datamodule import SyntheticDataModule, UniVADataModule
+from univa.data.datamodule import UniVADataModule
+from univa.data.folder_datamodule import FolderDataModule
+from univa.data.synthetic_datamodule import SyntheticDataModule
 from univa.model.config import DATA_FIELDS
 from univa.report.analysis import AnalysisOptions
 from univa.training.lit_module import OPTION_CLASSES
@@ -89,10 +91,12 @@ def constructor_schema(name: str, cls: type, exclude: tuple[str, ...] = ()) -> t
 
 
 ModelOptions = flat_schema("ModelOptions", OPTION_CLASSES, exclude=DATA_FIELDS)
-# MOSEI and M3ED take the options of UniVADataModule; the synthetic one adds its own
+# MOSEI and M3ED take the options of UniVADataModule; the synthetic one adds its own, and the
+# folder one needs its data_dir (no default: a folder dataset is the user's)
 DATASET_SCHEMAS: dict[str, type] = {
     "released_data": constructor_schema("ReleasedDataOptions", UniVADataModule),
     "synthetic_data": constructor_schema("SyntheticDataOptions", SyntheticDataModule),
+    "folder_data": constructor_schema("FolderDataOptions", FolderDataModule),
 }
 
 

@@ -1,9 +1,10 @@
-"""Lightning data modules: one per benchmark, plus the embedded synthetic default."""
+"""Lightning data modules: the base that serves the splits, and one per benchmark."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -15,9 +16,9 @@ from univa.data.dialogue_text import dialogue_order, read_dialogues, read_split_
 from univa.data.records import M3ED, MOSEI, DatasetRecord
 from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
-from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
+from univa.data.va_source import label_points, labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
 from univa.vocabulary import GLOVE, MODALITIES, SPLITS, is_glove, va_key
 
@@ -27,19 +28,16 @@ class UniVADataModule(L.LightningDataModule):
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
 
-    Subclasses fix `record`, the dataset's data record: its `name` (the file prefix, MOSEI or
-    M3ED), `labels`, and the file that holds its texts.
+    Subclasses fix `record`, the dataset's data record, whose `name` (the file prefix, MOSEI or
+    M3ED), `labels` and text file they read; a data module without one (a folder dataset) sets
+    `name` and `labels` from its data. `va_source` chooses each modality's VA
+    (`univa.data.va_source`); the released data has scores for all.
     """
 
-    record: DatasetRecord
-
-    @property
-    def name(self) -> str:
-        return self.record.name
-
-    @property
-    def labels(self) -> list[str]:
-        return list(self.record.labels)
+    record: DatasetRecord | None = None
+    name: str
+    labels: list[str]
+    label_va: dict[str, list[float]] | None = None  # None: the built-in table of emotion words
 
     def __init__(
         self,
@@ -51,6 +49,7 @@ class UniVADataModule(L.LightningDataModule):
         num_workers: int | None = None,
         pin_memory: bool | None = None,
         shuffle_seed: int = 1111,
+        va_source: Any = None,
     ) -> None:
         super().__init__()
         if va_norm not in VA_NORMS:
@@ -65,10 +64,16 @@ class UniVADataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.shuffle_seed = shuffle_seed
+        self.va_source = va_source
+        self.va_sources: dict[str, str] = {}
+        self.modalities: list[str] = []
         self.datasets: dict[str, EmotionDataset] = {}
         self.utt_ids: dict[str, list[str]] = {}
+        self.dialogue_ids: dict[str, list[str]] = {}
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
+        if self.record is not None:
+            self.name, self.labels = self.record.name, list(self.record.labels)
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
@@ -77,6 +82,31 @@ class UniVADataModule(L.LightningDataModule):
         tokenizer = None if is_glove(self.text_encoder) else load_tokenizer(self.text_encoder)
         for split in SPLITS:
             self.datasets[split] = self._read_split(split, tokenizer)
+        self.modalities = list(MODALITIES)
+        self._warn_without_va()
+
+    def _warn_without_va(self) -> None:
+        warn_without_va([m for m, s in self.va_sources.items() if s == "none"], self.name)
+
+    def _with_va_sources(
+        self, tensors: dict[str, torch.Tensor], modalities: list[str], name: str
+    ) -> dict[str, torch.Tensor]:
+        """`tensors` with each modality's VA as `dataset.va_source` says: the data's scores
+        (already there), points derived from the labels, or left out (`none`)."""
+        points = label_points(self.labels, self.label_va)
+        scored = {m for m in modalities if va_key(m) in tensors}
+        self.va_sources = resolve_va_sources(
+            self.va_source, modalities, scored, len(points) == len(self.labels)
+        )
+        for modality, source in self.va_sources.items():
+            if source == "labels":
+                derived = labels_va(tensors["labels"].numpy(), self.labels, points)
+                tensors[va_key(modality)] = normalize_va(
+                    torch.from_numpy(derived), self.va_norm, f"{name} {modality} VA from labels"
+                )
+            elif source == "none":
+                tensors.pop(va_key(modality), None)
+        return tensors
 
     def _read_split(self, split: str, tokenizer) -> EmotionDataset:
         modalities = MODALITIES if tokenizer is None else ("audio", "vision")
@@ -91,11 +121,14 @@ class UniVADataModule(L.LightningDataModule):
             self.input_dims[modality] = features.shape[2]
         tensors = split_tensors(arrays, self.va_norm, f"{self.name} {split}")
         if tokenizer is None:
-            utt_ids = dialogue_order(read_dialogues(self.data_dir, split))
+            dialogues = read_dialogues(self.data_dir, split)
+            utt_ids = dialogue_order(dialogues)
+            dialogue_ids = [d for d, turns in dialogues.items() for _ in turns]
             source = "utterances in preprocess_data/videos_structure.json"
         else:
             text = read_split_text(self.data_dir, self.record, split)
             utt_ids = [utterance.utt_id for utterance in text.utterances]
+            dialogue_ids = [utterance.dialogue_id for utterance in text.utterances]
             source = f"utterances in {self.record.text_file}"
             tensors |= plm_inputs(text, tokenizer)
             tensors[va_key("text")] = normalize_va(
@@ -107,12 +140,15 @@ class UniVADataModule(L.LightningDataModule):
                 f"{len(arrays)} rows of features"
             )
         self.utt_ids[split] = utt_ids
+        self.dialogue_ids[split] = dialogue_ids
+        tensors = self._with_va_sources(tensors, list(MODALITIES), f"{self.name} {split}")
         return EmotionDataset(tensors)
 
     @property
     def data_spec(self) -> dict:
-        """What the network must know about the data: label names, feature widths, longest
-        sequences, and the text encoder its token ids are meant for."""
+        """What the network must know about the data: label names (and their VA points, None
+        for the built-in table), feature widths, longest sequences, the modalities it has, and
+        the text encoder its token ids are meant for."""
         if not self.datasets:
             raise RuntimeError("call setup() before reading data_spec")
         return {
@@ -120,6 +156,8 @@ class UniVADataModule(L.LightningDataModule):
             "input_dims": dict(self.input_dims),
             "max_lens": dict(self.max_lens),
             "text_encoder": self.text_encoder,
+            "modalities": list(self.modalities),
+            "label_va": None if self.label_va is None else dict(self.label_va),
         }
 
     def _dataset(self, split: str) -> EmotionDataset:
@@ -200,38 +238,3 @@ class M3EDDataModule(UniVADataModule):
     """M3ED in the released layout."""
 
     record = M3ED
-
-
-class SyntheticDataModule(UniVADataModule):
-    """The embedded default: a synthetic dataset in the released layout, generated when absent."""
-
-    def __init__(
-        self,
-        data_dir: str | Path,
-        flavor: str = "mosei",
-        seed: int = 1111,
-        size: str = "default",
-        **kwargs,
-    ) -> None:
-        if flavor not in FLAVORS:
-            raise InputError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
-        if size not in SIZES:
-            raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
-        super().__init__(data_dir, **kwargs)
-        self.flavor, self.seed, self.size = flavor, seed, size
-        self.record = FLAVORS[flavor].record
-
-    def prepare_data(self) -> None:
-        if (self.data_dir / "preprocess_data").is_dir():
-            return
-        try:
-            write_synthetic_dataset(
-                self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
-            )
-        except OSError:  # e.g. processes started by torchrun racing to generate it
-            if not (self.data_dir / "preprocess_data").is_dir():
-                raise
-
-    def setup(self, stage: str | None = None) -> None:
-        self.prepare_data()
-        super().setup(stage)

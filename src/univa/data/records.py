@@ -74,7 +74,7 @@ GENERIC = DatasetRecord(
         "anger": (0.167, 0.865),
         "sadness": (0.052, 0.288),
         "neutral": (0.5, 0.5),
-    },  # fmt: skip
+    },
     modalities=("text", "audio"),
 )
 RELEASED: dict[str, DatasetRecord] = {record.name: record for record in (MOSEI, M3ED)}

@@ -41,11 +41,11 @@ from typing import TypeVar
 
 import numpy as np
 
-from univa.data.tiny_text_model import write_tiny_text_model
-from univa.files import building_folder
 from univa.data.folder_format import MANIFEST_FILE
 from univa.data.folder_write import write_dataset
 from univa.data.records import GENERIC, M3ED, MOSEI, DatasetRecord
+from univa.data.tiny_text_model import write_tiny_text_model
+from univa.files import building_folder
 from univa.vocabulary import MODALITIES, SPLITS
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
 # the fields of `UniVAConfig` that the data module gives, not the `model` config group
-DATA_FIELDS: tuple[str, ...] = ("labels", "input_dims", "max_lens", "text_encoder")
+DATA_FIELDS: tuple[str, ...] = ("labels", "input_dims", "max_lens", "text_encoder", "label_va")
 
 
 @dataclass
@@ -27,6 +27,8 @@ class UniVAConfig:
     input_dims: dict[str, int]
     max_lens: dict[str, int]
     text_encoder: str = GLOVE
+    # each label's (valence, arousal) for the label prior; None: the built-in table
+    label_va: dict[str, list[float]] | None = None
     modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
     hidden_size: int = 768
     num_heads: int = 12

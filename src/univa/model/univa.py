@@ -41,7 +41,7 @@ class UniVA(nn.Module):
             nn.Dropout(config.final_dropout),
         )
         if config.label_prior:
-            self.label_similarity = nn.Parameter(label_similarity(config.labels))
+            self.label_similarity = nn.Parameter(label_similarity(config.labels, config.label_va))
 
     def _encoder(self, modality: str) -> nn.Module:
         """A PLM for text when `text_encoder` names one, else a transformer over features."""

@@ -74,7 +74,11 @@ def collect_outputs(model: UniVA, datamodule: UniVADataModule, split: str) -> Sp
             batches.append(
                 {"probs": out["probs"], "targets": batch["labels"]}
                 | {f"features_{m}": out["features"][m] for m in model.config.modalities}
-                | {f"va_{m}": batch[va_key(m)] for m in model.config.modalities}
+                | {
+                    f"va_{m}": batch[va_key(m)]
+                    for m in model.config.modalities
+                    if va_key(m) in batch
+                }
             )
     finally:
         model.train(was_training)
@@ -84,7 +88,7 @@ def collect_outputs(model: UniVA, datamodule: UniVADataModule, split: str) -> Sp
         probs=gathered["probs"],
         targets=gathered["targets"].long(),
         features={m: gathered[f"features_{m}"] for m in model.config.modalities},
-        va={m: gathered[f"va_{m}"] for m in model.config.modalities},
+        va={m: gathered[f"va_{m}"] for m in model.config.modalities if f"va_{m}" in gathered},
     )
 
 

@@ -57,9 +57,10 @@ def feature_projection_figure(outputs: SplitOutputs, title: str = "") -> Figure:
     """Each modality's pooled features in 2-D (PCA), coloured by its valence and by its arousal.
 
     The VA-driven contrastive loss pulls utterances with close VA together, so colour should
-    change smoothly across a well-trained modality's cloud.
+    change smoothly across a well-trained modality's cloud. A modality without VA
+    (`dataset.va_source=none`) has no figure row.
     """
-    modalities = list(outputs.features)
+    modalities = [m for m in outputs.features if m in outputs.va]
     figure = Figure(figsize=(9, 3.6 * len(modalities)), layout="constrained")
     axes = figure.subplots(len(modalities), 2, squeeze=False)
     for row, modality in zip(axes, modalities, strict=True):

@@ -137,8 +137,11 @@ def analyse_run(
         "threshold_sweep": threshold_sweep_figure(
             grid, sweep, fixed, thresholds if tuned else None
         ),
-        "feature_projection": feature_projection_figure(test or val, "test" if test else "valid"),
     }
+    projected = test or val
+    if projected.va:  # not when no modality has VA (dataset.va_source=none)
+        title = "test" if test else "valid"
+        analysis.figures["feature_projection"] = feature_projection_figure(projected, title)
     folder = output_dir / "analysis"
     analysis.files = save_figures(analysis.figures, folder)
     tables = {"threshold_sweep_val": (["threshold", "micro_f1", "macro_f1"], analysis.sweep_rows())}

@@ -66,6 +66,9 @@ def _incompatibilities(module: UniVALitModule, spec: dict[str, Any]) -> list[str
     problems = []
     if list(config.labels) != spec["labels"]:
         problems.append(f"labels {list(config.labels)}, the dataset's are {spec['labels']}")
+    missing = [m for m in config.modalities if m not in spec.get("modalities", config.modalities)]
+    if missing:
+        problems.append(f"the modalities {missing}, which the dataset does not have")
     for modality, width in spec["input_dims"].items():
         if config.input_dims.get(modality) != width:
             problems.append(

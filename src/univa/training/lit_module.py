@@ -51,6 +51,19 @@ def load_error_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(text.split())}"
 
 
+def network_inputs(data_spec: dict[str, Any], modalities: list[str]) -> dict[str, Any]:
+    """The data module's `data_spec` as the network's arguments, its `modalities` those of
+    `modalities` (`model.modalities`) that the data has: a dataset without vision trains on the
+    rest. None of them in the data is refused."""
+    offered = data_spec.get("modalities", list(modalities))
+    kept = [m for m in modalities if m in offered]
+    if not kept:
+        raise InputError(
+            f"model.modalities={list(modalities)}: the dataset has none of them, only {offered}"
+        )
+    return {**data_spec, "modalities": kept}
+
+
 class UniVALitModule(L.LightningModule):
     """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (SPEC section 6).
 

@@ -1,0 +1,101 @@
+"""`FolderDataModule`: any dataset in the generic format (`dataset=folder dataset.data_dir=PATH`).
+
+The label set, the modalities and their widths come from the folder's manifest; the feature
+arrays stay memory-mapped (the split's tensors share the mapped pages, no copy). Raw text goes
+through a PLM with the benchmarks' dialogue-context tokenisation, or alone without dialogues.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from univa.data.datamodule import UniVADataModule
+from univa.data.dataset import EmotionDataset
+from univa.data.dialogue_text import SplitText, Utterance
+from univa.data.folder_check import validate_dataset
+from univa.data.folder_format import FolderSplit, read_folder_split, read_manifest
+from univa.data.tokenization import load_tokenizer, plm_inputs
+from univa.data.va import normalize_va
+from univa.errors import InputError
+from univa.vocabulary import MODALITIES, SPLITS, is_glove, mask_key, va_key
+
+
+def split_text(split: FolderSplit) -> SplitText:
+    """The split's raw text as the PLM path reads it: each utterance with its dialogue in turn
+    order (an utterance without a dialogue is a dialogue of its own)."""
+    turns: dict[str, list[tuple[int, str]]] = {}
+    for utt_id, dialogue_id, turn in zip(
+        split.utt_ids, split.dialogue_ids, split.turns, strict=True
+    ):
+        turns.setdefault(dialogue_id, []).append((turn, utt_id))
+    dialogues = {d: [u for _, u in sorted(entries)] for d, entries in turns.items()}
+    position = {u: i for order in dialogues.values() for i, u in enumerate(order)}
+    utterances = [
+        Utterance(u, d, position[u]) for u, d in zip(split.utt_ids, split.dialogue_ids, strict=True)
+    ]
+    texts = dict(zip(split.utt_ids, split.text or [], strict=True))
+    return SplitText(utterances=utterances, dialogues=dialogues, texts=texts, va=[])
+
+
+class FolderDataModule(UniVADataModule):
+    """A dataset folder in the generic format (README "Bring your own dataset"): validated as a
+    whole before anything is read, every problem reported in one error."""
+
+    def __init__(self, data_dir: str | Path, **kwargs) -> None:
+        super().__init__(data_dir, **kwargs)
+        self.name = Path(data_dir).name
+        self.labels = []
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        problems = validate_dataset(self.data_dir)
+        if problems:
+            raise InputError(
+                f"dataset.data_dir={self.data_dir} is not a valid univa dataset "
+                f"({len(problems)} problems; `python -m univa.data.validate` lists them): "
+                + "; ".join(problems)
+            )
+        manifest = read_manifest(self.data_dir)
+        self.name, self.labels = manifest["name"], list(manifest["labels"])
+        self.label_va = manifest.get("label_va", {})
+        tokenizer = None if is_glove(self.text_encoder) else load_tokenizer(self.text_encoder)
+        for split in SPLITS:
+            self.datasets[split] = self._read_folder_split(split, tokenizer)
+        self._warn_without_va()
+
+    def _read_folder_split(self, split: str, tokenizer) -> EmotionDataset:
+        data = read_folder_split(self.data_dir, split)
+        name = f"{self.name} {split}"
+        features = [m for m in data.features if m != "text" or tokenizer is None]
+        tensors = {"labels": torch.from_numpy(data.labels)}
+        for modality in features:
+            array = data.features[modality]
+            tensors[modality] = torch.from_numpy(array)  # shares the memory map
+            tensors[mask_key(modality)] = torch.from_numpy(data.masks[modality])
+            self.max_lens[modality] = max(self.max_lens.get(modality, 0), array.shape[1])
+            self.input_dims[modality] = array.shape[2]
+        if tokenizer is not None:
+            if data.text is None:
+                raise InputError(
+                    f"text.encoder={self.text_encoder} reads raw text, but "
+                    f"{self.data_dir / split / 'utterances.csv'} has no 'text' column (use "
+                    "text=glove with text features, or add the utterances' text)"
+                )
+            tensors |= plm_inputs(split_text(data), tokenizer)
+        modalities = [m for m in MODALITIES if m in features or (m == "text" and tokenizer)]
+        if not modalities:
+            raise InputError(
+                f"{self.data_dir}: no feature modality, only raw text: read it with a PLM "
+                "(text=roberta text.encoder=<hub name or folder>)"
+            )
+        for modality in modalities:
+            if modality in data.va:
+                raw = torch.from_numpy(data.va[modality])
+                tensors[va_key(modality)] = normalize_va(raw, self.va_norm, f"{name} {modality} VA")
+        self.modalities = modalities
+        self.utt_ids[split] = data.utt_ids
+        self.dialogue_ids[split] = data.dialogue_ids
+        return EmotionDataset(self._with_va_sources(tensors, modalities, name))
