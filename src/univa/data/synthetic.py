@@ -427,11 +427,10 @@ def _generic_split(spec: FlavorSpec, sp: _Split) -> dict:
 
 
 def _write_generic(root: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
-    """The generic format (univa.data.folder_format), with the tiny PLM as its default encoder."""
-    manifest = spec.record.manifest() | {"text_encoder": TEXT_MODEL_DIR}
-    written = write_dataset(
-        root / "generic", manifest, {s: _generic_split(spec, sp) for s, sp in splits.items()}
-    )
+    """The generic format (univa.data.folder_format); the tiny PLM goes beside it, as for the
+    released flavours (the synthetic presets point `text.encoder` at it)."""
+    splits_data = {s: _generic_split(spec, sp) for s, sp in splits.items()}
+    written = write_dataset(root / "generic", spec.record.manifest(), splits_data)
     for entry in list(written.iterdir()):
         entry.rename(root / entry.name)
     written.rmdir()
