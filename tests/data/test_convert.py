@@ -83,7 +83,7 @@ def test_a_record_describes_a_released_dataset_without_name_checks(
 ) -> None:
     """A dataset that is neither MOSEI nor M3ED, in the released layout, read on both paths
     through its record alone (today: the text file is looked up by the name MOSEI or M3ED)."""
-    record = DatasetRecord(
+    mine = DatasetRecord(
         name="MYDATA",
         labels=MOSEI.labels,
         label_va=MOSEI.label_va,
@@ -92,9 +92,7 @@ def test_a_record_describes_a_released_dataset_without_name_checks(
     )
 
     class MyDataModule(UniVADataModule):
-        pass
-
-    MyDataModule.record = record
+        record = mine
     data_dir = _renamed_copy(tiny_mosei, tmp_path / "mine", "MOSEI", "MYDATA")
     tiny_plm = str(tiny_mosei / "text_model")
     for encoder in ("glove", tiny_plm):

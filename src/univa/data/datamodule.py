@@ -39,6 +39,12 @@ class UniVADataModule(L.LightningDataModule):
     labels: list[str]
     label_va: dict[str, list[float]] | None = None  # None: the built-in table of emotion words
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass that names its record takes its name and labels from it."""
+        super().__init_subclass__(**kwargs)
+        if "record" in vars(cls) and cls.record is not None:
+            cls.name, cls.labels = cls.record.name, list(cls.record.labels)
+
     def __init__(
         self,
         data_dir: str | Path,
@@ -72,8 +78,6 @@ class UniVADataModule(L.LightningDataModule):
         self.dialogue_ids: dict[str, list[str]] = {}
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
-        if self.record is not None:
-            self.name, self.labels = self.record.name, list(self.record.labels)
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
