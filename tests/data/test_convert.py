@@ -93,6 +93,7 @@ def test_a_record_describes_a_released_dataset_without_name_checks(
 
     class MyDataModule(UniVADataModule):
         record = mine
+
     data_dir = _renamed_copy(tiny_mosei, tmp_path / "mine", "MOSEI", "MYDATA")
     tiny_plm = str(tiny_mosei / "text_model")
     for encoder in ("glove", tiny_plm):
