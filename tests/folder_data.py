@@ -32,7 +32,7 @@ def split_data(
         table["text"] = [f'utterance {i}, with "quotes"\nand a newline' for i in range(rows)]
     matrix = (rng.random((rows, len(labels))) < 0.4).astype(int)
     matrix[np.arange(rows), np.arange(rows) % len(labels)] = 1
-    for modality in widths:
+    for modality in [*widths, *(["text"] if text and "text" not in widths else [])]:
         if va:
             table[f"{modality}_valence"] = rng.normal(size=rows).tolist()
             table[f"{modality}_arousal"] = rng.normal(size=rows).tolist()

@@ -26,6 +26,7 @@ from lightning.fabric.accelerators import CUDAAccelerator
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from univa.cli.folder_text import choose_folder_text_encoder
 from univa.errors import InputError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
@@ -75,6 +76,7 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     )
     check_typed_overrides(cfg, overrides)
     choices = hydra_cfg.runtime.choices
+    choose_folder_text_encoder(cfg, choices, overrides)
     groups = [o for o in overrides if o.key_or_group in choices]
     values = [
         o

@@ -120,7 +120,7 @@ def _check_table(
     problems = []
     ragged = [i for i, row in enumerate(rows) if len(row) != len(header)]
     if ragged:
-        problems.append(f"{where}: {rows_text(ragged)} do not have the {len(header)} columns")
+        problems.append(f"{where}: not the header's {len(header)} columns in {rows_text(ragged)}")
         return problems
     columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
     repeated = sorted({name for name in header if header.count(name) > 1})

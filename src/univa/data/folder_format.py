@@ -57,7 +57,7 @@ def load_array(path: Path) -> np.ndarray:
 
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV table (UTF-8, csv module quoting)."""
-    with Path(path).open(newline="", encoding="utf-8") as file:
+    with Path(path).open(newline="", encoding="utf-8-sig") as file:  # a spreadsheet's BOM
         reader = csv.reader(file)
         header = next(reader, [])
         return header, list(reader)

@@ -90,7 +90,7 @@ def labels_va(
     if missing:
         raise InputError(
             f"dataset.va_source=labels needs a (valence, arousal) point for every label; none "
-            f'for {missing}: add "label_va": {{label: [valence, arousal]}} to the manifest'
+            f"for {missing}: add 'label_va': {{label: [valence, arousal]}} to the dataset's manifest.json"
         )
     table = np.array([points[name] for name in names], dtype=np.float64)
     counts = labels.sum(axis=1, keepdims=True)
