@@ -11,7 +11,7 @@ import pytest
 from omegaconf import open_dict
 
 from univa.data import read_folder_split, validate_dataset
-from univa.data.convert import convert_released, main
+from univa.data.convert import TextVAMismatchWarning, convert_released, main
 from univa.data.datamodule import UniVADataModule
 from univa.data.dialogue_text import read_dialogues, read_split_text
 from univa.data.records import M3ED, MOSEI, DatasetRecord
@@ -135,3 +135,18 @@ def test_training_on_the_converted_folder_gives_the_same_results(
         compose_cfg("dataset=folder", f"dataset.data_dir={out}", *common), tmp_path / "b"
     )
     assert {k: folder[k] for k in COMPARED} == {k: released[k] for k in COMPARED}
+
+
+def test_text_va_that_differs_between_the_files_is_warned(tiny_mosei: Path, tmp_path: Path) -> None:
+    """The GloVe path reads the text VA from the features pickle, the PLM path from
+    raw_utt_text_textVA.json; a converted row holds one, the pickle's, and says so."""
+    src = Path(shutil.copytree(tiny_mosei, tmp_path / "src"))
+    path = src / "preprocess_data" / "raw_utt_text_textVA.json"
+    table = json.loads(path.read_text())
+    utt_id = read_dialogues(src, "test")[next(iter(read_dialogues(src, "test")))][0]
+    table["test"][utt_id][-1] = "0.123"
+    path.write_text(json.dumps(table))
+    with pytest.warns(TextVAMismatchWarning, match=r"'test' split's text VA differs .* 1 row"):
+        out = convert_released(src, tmp_path / "out")
+    folder = read_folder_split(out, "test")
+    np.testing.assert_array_equal(folder.va["text"], read_split(src, "MOSEI", "test").va["text"])
