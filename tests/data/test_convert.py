@@ -34,6 +34,7 @@ def test_converted_folder_is_valid_and_holds_no_pickle(converted_m3ed: Path) -> 
     manifest = json.loads((converted_m3ed / "manifest.json").read_text())
     assert manifest["name"] == "M3ED" and manifest["labels"] == list(M3ED.labels)
     assert manifest["language"] == "zh"
+    assert manifest["text_encoder"] == "hfl/chinese-roberta-wwm-ext"  # the paper's PLM
     assert manifest["label_va"]["Neutral"] == [0.5, 0.5]
     assert manifest["modalities"] == {"text": 300, "audio": 130, "vision": 64}
 

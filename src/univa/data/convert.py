@@ -159,6 +159,7 @@ def convert_csd(
     sequences = {m: read_csd(path) for m, path in modalities.items()}
     split_data = utterance_splits(read_csd(labels), sequences, video_splits)
     manifest = MOSEI.manifest() | {"name": "CMU-MOSEI"}
+    manifest.pop("text_encoder", None)  # no raw text to read with a PLM
     return write_dataset(out, manifest, split_data)
 
 

@@ -33,6 +33,7 @@ class DatasetRecord:
     modalities: tuple[str, ...] = MODALITIES
     text_file: str | None = None  # under data_dir; None: no released layout
     text_order: TextOrder | None = None
+    text_encoder: str | None = None  # the paper's PLM for this dataset (as its roberta preset)
 
     def manifest(self) -> dict:
         """The record as a generic dataset's manifest (FORMAT.md), less what the writer fills."""
@@ -41,7 +42,7 @@ class DatasetRecord:
             "labels": list(self.labels),
             "language": self.language,
             "label_va": {label: list(self.label_va[label]) for label in self.labels},
-        }
+        } | ({"text_encoder": self.text_encoder} if self.text_encoder else {})
 
 
 def _nrc_points(labels: list[str]) -> dict[str, tuple[float, float]]:
@@ -54,6 +55,7 @@ MOSEI = DatasetRecord(
     label_va=_nrc_points(MOSEI_LABELS),
     text_file="final_multi_labels.csv",
     text_order="csv_rows",
+    text_encoder="roberta-base",
 )
 M3ED = DatasetRecord(
     name="M3ED",
@@ -62,6 +64,7 @@ M3ED = DatasetRecord(
     language="zh",
     text_file="preprocess_data/utt_annot.json",
     text_order="annotation_keys",
+    text_encoder="hfl/chinese-roberta-wwm-ext",
 )
 GENERIC_LABELS = ("joy", "anger", "sadness", "neutral")
 # A label set the built-in table does not know, with its own points (NRC-VAD, on [0, 1]):
