@@ -16,11 +16,13 @@ from typing import Any
 
 import torch
 
+from univa.data.records import RELEASED
 from univa.errors import InputError, InputFileNotFoundError
 from univa.training.lit_module import UniVALitModule, load_error_reason
-from univa.vocabulary import GLOVE, M3ED_LABELS, MODALITIES, MOSEI_LABELS, is_glove
+from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
-DATASET_LABELS = {"MOSEI": MOSEI_LABELS, "M3ED": M3ED_LABELS}
+# the original's `DATASET` names one of the released datasets, whose record holds its labels
+DATASET_LABELS = {name: list(record.labels) for name, record in RELEASED.items()}
 # The original weighs MOSEI's text 3x inside the contrastive loss (its `models.py`).
 CONTRASTIVE_WEIGHTS = {
     "MOSEI": {"text": 3.0, "audio": 1.0, "vision": 1.0},

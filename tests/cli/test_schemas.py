@@ -16,7 +16,8 @@ from omegaconf import OmegaConf
 from univa.cli import CONFIG_DIR
 from univa.cli.command import composition_message
 from univa.cli.schemas import TextOptions
-from univa.data.datamodule import SyntheticDataModule, UniVADataModule
+from univa.data.datamodule import UniVADataModule
+from univa.data.synthetic_datamodule import SyntheticDataModule
 from univa.model.config import DATA_FIELDS
 from univa.report.analysis import AnalysisOptions
 from univa.training.lit_module import OPTION_CLASSES, UniVALitModule

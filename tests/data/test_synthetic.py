@@ -15,8 +15,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.multiclass import OneVsRestClassifier
 
-from univa.data import synthetic
-from univa.data.synthetic import FLAVORS, main, write_synthetic_dataset
+from univa.data import SyntheticDataModule, read_folder_split, synthetic, validate_dataset
+from univa.data.synthetic import FLAVORS, RELEASED_FLAVORS, main, write_synthetic_dataset
+from univa.train import train
 
 SPLITS = ("train", "valid", "test")
 MODALITIES = ("text", "audio", "vision")
@@ -61,7 +62,7 @@ def _all_files(root: Path) -> dict[str, bytes]:
     }
 
 
-@pytest.fixture(scope="module", params=sorted(FLAVORS))
+@pytest.fixture(scope="module", params=sorted(RELEASED_FLAVORS))
 def dataset(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     flavor = request.param
     root = write_synthetic_dataset(tmp_path_factory.mktemp(flavor) / "ds", flavor, size="tiny")
@@ -206,7 +207,7 @@ def test_interrupted_run_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     def fail(*args: object) -> None:
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(synthetic, "_write_mosei_csv", fail)
+    monkeypatch.setitem(synthetic.TEXT_WRITERS, "csv_rows", fail)
     with pytest.raises(RuntimeError):
         write_synthetic_dataset(tmp_path / "ds", "mosei", size="tiny")
     assert list(tmp_path.iterdir()) == []
@@ -230,7 +231,7 @@ def _best_constant_f1(labels: np.ndarray) -> float:
     return max(f1_score(labels, np.tile(s, (len(labels), 1)), average="micro") for s in sets)
 
 
-@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+@pytest.mark.parametrize("flavor", sorted(RELEASED_FLAVORS))
 def test_labels_are_learnable_from_features(tmp_path: Path, flavor: str) -> None:
     root = write_synthetic_dataset(tmp_path / "ds", flavor, size="small")
     train, test = _load(root, flavor, "train"), _load(root, flavor, "test")
@@ -240,7 +241,7 @@ def test_labels_are_learnable_from_features(tmp_path: Path, flavor: str) -> None
     assert f1 >= _best_constant_f1(test["labels"]) + 0.15
 
 
-@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+@pytest.mark.parametrize("flavor", sorted(RELEASED_FLAVORS))
 def test_va_is_closer_within_a_label_set(tmp_path: Path, flavor: str) -> None:
     root = write_synthetic_dataset(tmp_path / "ds", flavor, size="small")
     data = _load(root, flavor, "train")
@@ -266,3 +267,48 @@ def test_cli_refuses_an_existing_dataset(tmp_path: Path, capsys: pytest.CaptureF
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "x"), "--size", "tiny"])
     assert "already holds a dataset" in capsys.readouterr().err
+
+
+def test_generic_flavor_is_written_in_the_generic_format(tmp_path: Path) -> None:
+    """Another label set (with its VA points in the manifest), no vision, no pickle."""
+    root = write_synthetic_dataset(tmp_path / "ds", "generic", size="tiny")
+    assert validate_dataset(root) == []
+    assert not (root / "preprocess_data").exists() and not list(root.rglob("*.pkl"))
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["labels"] == ["joy", "anger", "sadness", "neutral"]
+    assert set(manifest["label_va"]) == set(manifest["labels"])
+    assert manifest["modalities"] == {"text": 300, "audio": FLAVORS["generic"].audio_dim}
+    train = read_folder_split(root, "train")
+    assert set(train.va) == {"text", "audio"}
+    assert train.has_dialogues and train.text is not None
+    assert train.labels.any(axis=0).all()  # every label occurs
+    assert (root / "text_model").is_dir()
+    again = write_synthetic_dataset(tmp_path / "again", "generic", size="tiny")
+    assert _all_files(again) == _all_files(root)
+
+
+def test_generic_flavor_is_read_through_the_folder_reader(tmp_path: Path) -> None:
+    datamodule = SyntheticDataModule(tmp_path / "ds", flavor="generic", size="tiny", batch_size=4)
+    datamodule.setup()
+    assert (tmp_path / "ds" / "manifest.json").is_file()
+    spec = datamodule.data_spec
+    assert spec["labels"] == ["joy", "anger", "sadness", "neutral"]
+    assert set(spec["input_dims"]) == {"text", "audio"}
+    batch = next(iter(datamodule.train_dataloader()))
+    assert "vision" not in batch and batch["labels"].shape[1] == 4
+    assert datamodule.dialogue_ids["test"] and datamodule.split_utt_ids("test")
+
+
+@pytest.mark.slow
+def test_generic_flavor_trains(compose_cfg, tmp_path: Path) -> None:
+    cfg = compose_cfg(
+        "dataset.flavor=generic",
+        "dataset.size=tiny",
+        "preset=synthetic_glove",
+        "trainer.max_epochs=1",
+        "dataset.batch_size=8",
+        "analysis.enabled=false",
+    )
+    train(cfg)
+    results = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())
+    assert list(results["test"]["per_label_f1"]) == ["joy", "anger", "sadness", "neutral"]

@@ -44,10 +44,9 @@ def check_config(cfg: DictConfig) -> None:
     if HydraConfig.initialized() and GlobalHydra.instance().is_initialized():
         check_override_types(cfg, HydraConfig.get())  # first: typed keys interpolate them
     dataset = cfg.get("dataset")
-    missing = sorted(OmegaConf.missing_keys(dataset)) if isinstance(dataset, DictConfig) else []
-    if missing:  # e.g. dataset=folder without its folder
-        raise InputError(
-            f"{missing[0]} is required (dataset=folder needs dataset.data_dir=PATH, a folder "
+    if isinstance(dataset, DictConfig) and OmegaConf.is_missing(dataset, "data_dir"):
+        raise InputError(  # dataset=folder without its folder
+            "dataset.data_dir is required (dataset=folder needs dataset.data_dir=PATH, a folder "
             "in the univa dataset format)"
         )
     try:

@@ -12,7 +12,7 @@ from typing import Any
 _LAZY: dict[str, str] = {
     "M3EDDataModule": "univa.data.datamodule",
     "MoseiDataModule": "univa.data.datamodule",
-    "SyntheticDataModule": "univa.data.datamodule",
+    "SyntheticDataModule": "univa.data.synthetic_datamodule",
     "UniVADataModule": "univa.data.datamodule",
     "FolderDataModule": "univa.data.folder_datamodule",
     "FolderSplit": "univa.data.folder_format",

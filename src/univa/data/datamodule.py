@@ -1,4 +1,4 @@
-"""Lightning data modules: one per benchmark, plus the embedded synthetic default."""
+"""Lightning data modules: the base that serves the splits, and one per benchmark."""
 
 from __future__ import annotations
 
@@ -10,23 +10,16 @@ from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
 from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
-from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
-from univa.data.options import DataOptions, SyntheticOptions
+from univa.data.dialogue_text import dialogue_order, read_dialogues, read_split_text
+from univa.data.options import DataOptions
+from univa.data.records import M3ED, MOSEI, DatasetRecord
 from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
-from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
 from univa.data.va_source import label_points, labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
-from univa.vocabulary import (
-    M3ED_LABELS,
-    MODALITIES,
-    MOSEI_LABELS,
-    SPLITS,
-    is_glove,
-    va_key,
-)
+from univa.vocabulary import MODALITIES, SPLITS, is_glove, va_key
 
 
 class UniVADataModule(DataOptions, L.LightningDataModule):
@@ -34,13 +27,22 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
 
-    Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`. `va_source` chooses
-    each modality's VA (`univa.data.va_source`); the released data has scores for all.
+    Subclasses fix `record`, the dataset's data record, whose `name` (the file prefix, MOSEI or
+    M3ED), `labels` and text file they read; a data module without one (a folder dataset) sets
+    `name` and `labels` from its data. `va_source` chooses each modality's VA
+    (`univa.data.va_source`); the released data has scores for all.
     """
 
+    record: DatasetRecord | None = None
     name: str
     labels: list[str]
     label_va: dict[str, list[float]] | None = None  # None: the built-in table of emotion words
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A subclass that names its record takes its name and labels from it."""
+        super().__init_subclass__(**kwargs)
+        if "record" in vars(cls) and cls.record is not None:
+            cls.name, cls.labels = cls.record.name, list(cls.record.labels)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)  # DataOptions: the `dataset` options, checked
@@ -103,10 +105,10 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
             dialogue_ids = [d for d, turns in dialogues.items() for _ in turns]
             source = "utterances in preprocess_data/videos_structure.json"
         else:
-            text = read_split_text(self.data_dir, self.name, split)
+            text = read_split_text(self.data_dir, self.record, split)
             utt_ids = [utterance.utt_id for utterance in text.utterances]
             dialogue_ids = [utterance.dialogue_id for utterance in text.utterances]
-            source = f"utterances in {TEXT_FILES[self.name]}"
+            source = f"utterances in {self.record.text_file}"
             tensors |= plm_inputs(text, tokenizer)
             tensors[va_key("text")] = normalize_va(
                 torch.tensor(text.va), self.va_norm, f"{self.name} {split} text VA"
@@ -208,41 +210,10 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
 class MoseiDataModule(UniVADataModule):
     """CMU-MOSEI in the released layout (`<data_dir>/preprocess_data/final_feat/...`)."""
 
-    name = "MOSEI"
-    labels = MOSEI_LABELS
+    record = MOSEI
 
 
 class M3EDDataModule(UniVADataModule):
     """M3ED in the released layout."""
 
-    name = "M3ED"
-    labels = M3ED_LABELS
-
-
-class SyntheticDataModule(SyntheticOptions, UniVADataModule):
-    """The embedded default: a synthetic dataset in the released layout, generated when absent."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)  # SyntheticOptions, then UniVADataModule's
-        flavor, size = self.flavor, self.size
-        if flavor not in FLAVORS:
-            raise InputError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
-        if size not in SIZES:
-            raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
-        self.name = FLAVORS[flavor].name
-        self.labels = list(FLAVORS[flavor].labels)
-
-    def prepare_data(self) -> None:
-        if (self.data_dir / "preprocess_data").is_dir():
-            return
-        try:
-            write_synthetic_dataset(
-                self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
-            )
-        except OSError:  # e.g. processes started by torchrun racing to generate it
-            if not (self.data_dir / "preprocess_data").is_dir():
-                raise
-
-    def setup(self, stage: str | None = None) -> None:
-        self.prepare_data()
-        super().setup(stage)
+    record = M3ED

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from univa.data.records import DatasetRecord
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
 
@@ -112,8 +113,6 @@ def dialogue_order(dialogues: dict[str, list[str]]) -> list[str]:
 
 
 MOSEI_COLUMNS = ("video_id", "clip_id", "text", "mode", "truely_sort")
-# the file that gives each dataset's utterance texts and their row order, under data_dir
-TEXT_FILES = {"MOSEI": "final_multi_labels.csv", "M3ED": "preprocess_data/utt_annot.json"}
 
 
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
@@ -137,10 +136,10 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
     return rows
 
 
-def _mosei_rows(
-    data_dir: Path, split: str, dialogues: dict[str, list[str]]
+def _csv_rows(
+    path: Path, split: str, dialogues: dict[str, list[str]]
 ) -> tuple[list[Utterance], dict[str, str]]:
-    path = data_dir / TEXT_FILES["MOSEI"]
+    """MOSEI's way: the split's rows of a CSV, each with its video (dialogue) and position."""
     utterances, texts = [], {}
     for number, row in enumerate(_read_csv(path, MOSEI_COLUMNS), start=2):
         if row["mode"] != split:
@@ -162,10 +161,10 @@ def _mosei_rows(
     return utterances, texts
 
 
-def _m3ed_rows(
-    data_dir: Path, split: str, dialogues: dict[str, list[str]]
+def _annotation_keys(
+    path: Path, split: str, dialogues: dict[str, list[str]]
 ) -> tuple[list[Utterance], dict[str, str]]:
-    path = data_dir / TEXT_FILES["M3ED"]
+    """M3ED's way: the key order of the split's annotations, `<dialogue id>_<n>` each."""
     annotations = _section(read_json(path), split, path)
     utterances, texts = [], {}
     for utt_id, annotation in annotations.items():
@@ -182,7 +181,7 @@ def _m3ed_rows(
     return utterances, texts
 
 
-ROW_READERS = {"MOSEI": _mosei_rows, "M3ED": _m3ed_rows}
+ROW_READERS = {"csv_rows": _csv_rows, "annotation_keys": _annotation_keys}
 
 
 def _check_same_utterances(
@@ -219,12 +218,14 @@ def _text_va(entry: Any, utt_id: str, path: Path) -> tuple[float, float]:
     return valence, arousal
 
 
-def read_split_text(data_dir: Path, name: str, split: str) -> SplitText:
-    """Read dialogues, utterance texts and text VA of one split of dataset `name`."""
+def read_split_text(data_dir: Path, record: DatasetRecord, split: str) -> SplitText:
+    """Read dialogues, utterance texts and text VA of one split of the dataset of `record`,
+    from the text file its record names, in the order the record says."""
     preprocess = Path(data_dir) / "preprocess_data"
     dialogues = read_dialogues(data_dir, split)
-    utterances, texts = ROW_READERS[name](Path(data_dir), split, dialogues)
-    _check_same_utterances(dialogues, texts, Path(data_dir) / TEXT_FILES[name], split)
+    text_file = Path(data_dir) / record.text_file
+    utterances, texts = ROW_READERS[record.text_order](text_file, split, dialogues)
+    _check_same_utterances(dialogues, texts, text_file, split)
     va_path = preprocess / "raw_utt_text_textVA.json"
     va_table = _section(read_json(va_path), split, va_path)
     missing = [u.utt_id for u in utterances if u.utt_id not in va_table]

@@ -1,4 +1,5 @@
-"""Synthetic CMU-MOSEI / M3ED datasets, written in the released on-disk layout (SPEC section 5).
+"""Synthetic CMU-MOSEI / M3ED datasets, written in the released on-disk layout (SPEC section 5),
+and a `generic` one (4 other labels, text and audio only) written in univa's generic format.
 
 The package trains and tests on this data when the real release is absent, so it has to be
 learnable the way the real data is, not noise. The generative story, per split:
@@ -21,6 +22,9 @@ learnable the way the real data is, not noise. The generative story, per split:
 6. Next to the data, `text_model/` holds a tiny PLM with random weights and a tokenizer trained
    on the corpus (RoBERTa style for MOSEI, BERT style for M3ED), so the PLM path runs offline.
 
+The generic flavour follows the same story with its own labels (cued by the closest benchmark
+label's words and visibility) and leaves vision out.
+
 Everything is drawn from one ``numpy.random.default_rng(seed)``: the same seed gives
 byte-identical files.
 """
@@ -37,13 +41,16 @@ from typing import TypeVar
 
 import numpy as np
 
+from univa.data.folder_format import MANIFEST_FILE
+from univa.data.folder_write import write_dataset
+from univa.data.records import GENERIC, M3ED, MOSEI, DatasetRecord
 from univa.data.tiny_text_model import write_tiny_text_model
 from univa.files import building_folder
-from univa.label_prior import EMOTION_VA
-from univa.vocabulary import M3ED_LABELS, MODALITIES, MOSEI_LABELS, SPLITS
+from univa.vocabulary import MODALITIES, SPLITS
 
 T = TypeVar("T")
 
+RELEASED_MARKER = "preprocess_data"
 TEXT_MODEL_DIR = "text_model"  # the tiny local PLM, written next to the data
 MAX_LEN = {"text": 24, "audio": 40, "vision": 40}
 GLOVE_DIM = 300
@@ -89,21 +96,39 @@ SAY_PROB, SLIP_PROB = 0.55, 0.3  # chance a label is put into words; chance of a
 
 @dataclass(frozen=True)
 class FlavorSpec:
-    """What tells MOSEI and M3ED apart: file names, labels, label statistics, feature sizes."""
+    """What tells the flavours apart: the dataset's data record (name, labels and their VA
+    points, modalities, released text file), label statistics, feature sizes."""
 
-    name: str  # file-name stem, MOSEI or M3ED
-    labels: tuple[str, ...]
+    record: DatasetRecord
     label_sets: dict[str, float]  # space-joined label set ("" = none) -> probability, sum 1
     audio_dim: int
     vision_dim: int
     text_style: str  # tokenizer style of the tiny local PLM, as the paper's PLM for this dataset
+    dialogue_ids: str = "video"  # "video": YouTube-like ids; "episode": show_episode_scene
+    cues: tuple[str, ...] = ()  # each label's key in WORDS and VISIBILITY; () = its lower case
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.record.labels
+
+    @property
+    def cue_keys(self) -> list[str]:
+        return list(self.cues) or [label.lower() for label in self.labels]
+
+    @property
+    def marker(self) -> str:
+        """The entry whose presence says the dataset is complete (written last)."""
+        return RELEASED_MARKER if self.record.text_file else MANIFEST_FILE
 
 
 # fmt: off
 FLAVORS: dict[str, FlavorSpec] = {
     "mosei": FlavorSpec(
-        name="MOSEI",
-        labels=tuple(MOSEI_LABELS),
+        record=MOSEI,
         label_sets={
             "happy": 0.42, "happy surprise": 0.06, "happy sad": 0.02, "happy anger": 0.01,
             "happy disgust": 0.01, "sad": 0.1, "sad anger": 0.03, "sad disgust": 0.02,
@@ -116,8 +141,7 @@ FLAVORS: dict[str, FlavorSpec] = {
         text_style="roberta",  # roberta-base
     ),
     "m3ed": FlavorSpec(
-        name="M3ED",
-        labels=tuple(M3ED_LABELS),
+        record=M3ED,
         label_sets={
             "Neutral": 0.41, "Neutral Surprise": 0.02, "Neutral Sad": 0.02, "Happy": 0.17,
             "Happy Surprise": 0.04, "Sad": 0.1, "Sad Anger": 0.02, "Sad Fear": 0.01, "Anger": 0.115,
@@ -126,8 +150,22 @@ FLAVORS: dict[str, FlavorSpec] = {
         audio_dim=130,  # real M3ED audio is 1582-d; smaller keeps CPU training fast
         vision_dim=64,
         text_style="bert",  # chinese-roberta-wwm-ext is a BERT
+        dialogue_ids="episode",
+    ),
+    # another label set, no vision, written in the generic format (univa.data.folder_format)
+    "generic": FlavorSpec(
+        record=GENERIC,
+        label_sets={
+            "joy": 0.3, "joy neutral": 0.05, "anger": 0.15, "anger sadness": 0.05,
+            "sadness": 0.15, "neutral": 0.27, "": 0.03,
+        },
+        audio_dim=48,
+        vision_dim=8,  # drawn like the others' (same generative story), never written
+        text_style="roberta",
+        cues=("happy", "anger", "sad", "neutral"),
     ),
 }
+RELEASED_FLAVORS: tuple[str, ...] = ("mosei", "m3ed")  # written in the released layout
 # fmt: on
 SIZES: dict[str, dict[str, int]] = {  # dialogues per split, 7.5 utterances each on average
     "tiny": {"train": 8, "valid": 3, "test": 3},
@@ -166,7 +204,7 @@ class _Split:
 
 
 def _make_world(spec: FlavorSpec, rng: np.random.Generator) -> _World:
-    keys = [label.lower() for label in spec.labels]
+    keys = spec.cue_keys
     vocab = [WORDS[k].split() for k in ["filler", *keys]]
     label_dirs = rng.normal(0.0, 0.4, (len(keys), GLOVE_DIM))
     vectors = [rng.normal(0.0, 0.4, (len(vocab[0]), GLOVE_DIM))]
@@ -206,7 +244,7 @@ def _va_scores(
     spec: FlavorSpec, intensity: np.ndarray, world: _World, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
     """Each modality's noisy, biased view of the true VA; rounded so JSON strings round-trip."""
-    coords = np.array([EMOTION_VA[label.lower()] for label in spec.labels])
+    coords = np.array([spec.record.label_va[label] for label in spec.labels])
     total = intensity.sum(1, keepdims=True)
     true_va = np.where(total > 0, intensity @ coords / np.maximum(total, 1e-9), 0.5)
     return {
@@ -251,11 +289,11 @@ def _sentences(
 
 
 def _dialogues(
-    flavor: str, lengths: np.ndarray, offset: int, rng: np.random.Generator
+    spec: FlavorSpec, lengths: np.ndarray, offset: int, rng: np.random.Generator
 ) -> list[tuple[str, np.ndarray]]:
     """(dialogue id, clip ids). MOSEI: YouTube-like video ids, clip ids with gaps (so a reader
     cannot mistake them for positions); M3ED: show_episode_scene, unique through `offset`."""
-    if flavor == "mosei":
+    if spec.dialogue_ids == "video":
         return [
             (
                 "".join(rng.choice(list(ID_ALPHABET), 11)),
@@ -275,13 +313,13 @@ def _make_split(
 ) -> _Split:
     spec = FLAVORS[flavor]
     lengths = rng.integers(3, 13, n_dialogues)
-    dialogues = _dialogues(flavor, lengths, offset, rng)
+    dialogues = _dialogues(spec, lengths, offset, rng)
     y = _label_rows(spec, lengths, rng)
     intensity = y * rng.choice(np.arange(1, 10), size=y.shape, p=INTENSITY_P) / 3
     texts, text, text_mask = _sentences(y, intensity, world, rng)
     seqs = {"text": (text, text_mask)}
     for m in ("audio", "vision"):
-        visible = np.array([VISIBILITY[m][label.lower()] for label in spec.labels])
+        visible = np.array([VISIBILITY[m][key] for key in spec.cue_keys])
         seqs[m] = _frames(SIGNAL[m] * (intensity * visible) @ world.directions[m], MAX_LEN[m], rng)
     turns = np.cumsum(rng.random(len(y)) < 0.7) % 2
     return _Split(
@@ -349,18 +387,53 @@ def _write_mosei_csv(path: Path, spec: FlavorSpec, splits: dict[str, _Split]) ->
                 writer.writerow([d, c, t, *(float(v) for v in values), s, pos])
 
 
+def _write_utt_annot(path: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _dump_json({s: _utt_annot(spec, sp) for s, sp in splits.items()}, path)
+
+
+# the released text file of each text order (the data record says which a dataset has)
+TEXT_WRITERS = {"csv_rows": _write_mosei_csv, "annotation_keys": _write_utt_annot}
+
+
 def _write(root: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
     """Every file of SPEC section 5; row i of each file of a split is the same utterance."""
-    pre = root / "preprocess_data"
+    pre = root / RELEASED_MARKER
     pre.mkdir(parents=True)
     _dump_json({s: sp.structure for s, sp in splits.items()}, pre / "videos_structure.json")
     _dump_json({s: _text_va(sp) for s, sp in splits.items()}, pre / "raw_utt_text_textVA.json")
     for s, sp in splits.items():
         _write_features(pre / "final_feat", spec, s, sp)
-    if spec.name == "M3ED":
-        _dump_json({s: _utt_annot(spec, sp) for s, sp in splits.items()}, pre / "utt_annot.json")
-    else:
-        _write_mosei_csv(root / "final_multi_labels.csv", spec, splits)
+    TEXT_WRITERS[spec.record.text_order](root / spec.record.text_file, spec, splits)
+
+
+def _generic_split(spec: FlavorSpec, sp: _Split) -> dict:
+    """One split as `write_dataset` takes it: the record's modalities only, real steps a prefix."""
+    table: dict[str, list] = {
+        "utt_id": sp.utt_ids,
+        "dialogue_id": [d for d, _, _ in sp.rows],
+        "turn": [position for _, _, position in sp.rows],
+        "text": sp.texts,
+    }
+    for m in spec.record.modalities:
+        table[f"{m}_valence"], table[f"{m}_arousal"] = sp.va[m].astype(np.float32).T.tolist()
+    modalities = spec.record.modalities
+    return {
+        "table": table,
+        "labels": sp.labels.astype(np.int64),
+        "features": {m: sp.seqs[m][0] for m in modalities},
+        "lengths": {m: sp.seqs[m][1].sum(1).astype(np.int64) for m in modalities},
+    }
+
+
+def _write_generic(root: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
+    """The generic format (univa.data.folder_format); the tiny PLM goes beside it, as for the
+    released flavours (the synthetic presets point `text.encoder` at it)."""
+    splits_data = {s: _generic_split(spec, sp) for s, sp in splits.items()}
+    written = write_dataset(root / "generic", spec.record.manifest(), splits_data)
+    for entry in list(written.iterdir()):
+        entry.rename(root / entry.name)
+    written.rmdir()
 
 
 def _choose(options: dict[str, T], key: str, what: str) -> T:
@@ -372,7 +445,8 @@ def _choose(options: dict[str, T], key: str, what: str) -> T:
 def write_synthetic_dataset(
     out_dir: str | Path, flavor: str = "mosei", seed: int = 1111, size: str = "default"
 ) -> Path:
-    """Generate a dataset folder (the one that holds ``preprocess_data/``) and return its path.
+    """Generate a dataset folder and return its path: the released layout (it holds
+    ``preprocess_data/``), or the generic format for the `generic` flavour.
 
     Files go to a temporary sibling first and are moved into place at the end, so an
     interrupted run leaves no half dataset; an existing dataset is never overwritten.
@@ -380,7 +454,9 @@ def write_synthetic_dataset(
     spec = _choose(FLAVORS, flavor, "flavor")
     sizes = _choose(SIZES, size, "size")
     out = Path(out_dir)
-    taken = [n for n in ("preprocess_data", "final_multi_labels.csv") if (out / n).exists()]
+    taken = [
+        n for n in (RELEASED_MARKER, "final_multi_labels.csv", MANIFEST_FILE) if (out / n).exists()
+    ]
     if taken:
         raise FileExistsError(
             f"{out} already holds a dataset ({', '.join(taken)}); not overwriting it"
@@ -392,8 +468,8 @@ def write_synthetic_dataset(
         s: _make_split(flavor, sizes[s], int(o), world, rng)
         for s, o in zip(SPLITS, offsets[:-1], strict=True)
     }
-    with building_folder(out, last="preprocess_data") as tmp:  # data modules look for it
-        _write(tmp, spec, splits)
+    with building_folder(out, last=spec.marker) as tmp:  # data modules look for it
+        (_write if spec.record.text_file else _write_generic)(tmp, spec, splits)
         corpus = [text for split in splits.values() for text in split.texts]
         write_tiny_text_model(tmp / TEXT_MODEL_DIR, corpus, style=spec.text_style, seed=seed)
     return out
@@ -403,7 +479,8 @@ def main(argv: list[str] | None = None) -> None:
     """CLI: ``python -m univa.data.synthetic --out DIR [--flavor] [--seed] [--size]``."""
     parser = argparse.ArgumentParser(
         prog="python -m univa.data.synthetic",
-        description="Write a synthetic MOSEI or M3ED dataset in the released on-disk layout.",
+        description="Write a synthetic MOSEI or M3ED dataset in the released on-disk layout, "
+        "or a generic one (4 labels, text and audio) in univa's dataset format.",
     )
     parser.add_argument("--out", required=True, help="dataset folder to create")
     parser.add_argument("--flavor", default="mosei", choices=list(FLAVORS))

@@ -1,0 +1,48 @@
+"""`SyntheticDataModule`: the embedded default, generated into its folder on first use.
+
+The benchmark flavours (`mosei`, `m3ed`) are written and read in the released layout; the
+`generic` flavour is written in the generic format and read like any folder dataset, so the
+tests and the README's examples run both paths offline.
+"""
+
+from __future__ import annotations
+
+from univa.data.datamodule import UniVADataModule
+from univa.data.folder_datamodule import FolderDataModule
+from univa.data.options import SyntheticOptions
+from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
+from univa.errors import InputError
+
+
+class SyntheticDataModule(SyntheticOptions, FolderDataModule):
+    """A synthetic dataset of `flavor`, `size` and `seed`, generated into `data_dir` when
+    absent; read by the reader of the layout its flavour is written in."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # SyntheticOptions, then FolderDataModule's
+        if self.flavor not in FLAVORS:
+            raise InputError(
+                f"dataset.flavor must be one of {sorted(FLAVORS)}, got {self.flavor!r}"
+            )
+        if self.size not in SIZES:
+            raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {self.size!r}")
+        self.spec = FLAVORS[self.flavor]
+        self.record = self.spec.record
+        self.name, self.labels = self.record.name, list(self.record.labels)
+
+    def prepare_data(self) -> None:
+        marker = self.data_dir / self.spec.marker
+        if marker.exists():
+            return
+        try:
+            write_synthetic_dataset(
+                self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
+            )
+        except OSError:  # e.g. processes started by torchrun racing to generate it
+            if not marker.exists():
+                raise
+
+    def setup(self, stage: str | None = None) -> None:
+        self.prepare_data()
+        released = self.record.text_file is not None
+        (UniVADataModule if released else FolderDataModule).setup(self, stage)
