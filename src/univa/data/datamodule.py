@@ -14,7 +14,7 @@ from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
 from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
 from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import UnpaddedDistributedSampler
-from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
+from univa.data.synthetic import FLAVORS, SIZE_NAMES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
 from univa.errors import InputError
@@ -216,8 +216,8 @@ class SyntheticDataModule(UniVADataModule):
     ) -> None:
         if flavor not in FLAVORS:
             raise InputError(f"dataset.flavor must be one of {sorted(FLAVORS)}, got {flavor!r}")
-        if size not in SIZES:
-            raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {size!r}")
+        if size not in SIZE_NAMES:
+            raise InputError(f"dataset.size must be one of {list(SIZE_NAMES)}, got {size!r}")
         super().__init__(data_dir, **kwargs)
         self.flavor, self.seed, self.size = flavor, seed, size
         self.name = FLAVORS[flavor].name
