@@ -9,7 +9,8 @@ file-backed mapped ones included) is its own; `private_mib` is the process's ano
 resident memory at the end (RssAnon), what memory-mapping saves. First load = unpickling the
 released layout, checking it and writing the array cache; cached load = reading that cache.
 The epoch runs the `synthetic_glove` preset's model (hidden 64, one layer per modality, batch
-32) over the training split on CPU; when an epoch has more than `--max-steps` steps, that many
+32) over the training split on CPU (`--threads`, default 1: on a shared machine two threads
+wait on each other at every barrier); when an epoch has more than `--max-steps` steps, that many
 are timed and the epoch time is extrapolated from their median (the median step of a
 shorter epoch, times its steps, likewise). Writes
 `benchmarks/scaling_<flavor>.json` and prints a table.
@@ -87,6 +88,7 @@ def epoch(args: argparse.Namespace) -> dict:
     from univa import UniVALitModule
 
     torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
     data = datamodule(args)
     data.setup()
     options = model_options()
@@ -123,7 +125,8 @@ CHILDREN = {"generate": generate, "first_load": load, "cached_load": load, "epoc
 
 def child(stage: str, args: argparse.Namespace, data_dir: Path, size: str) -> dict:
     command = [sys.executable, __file__, "--child", stage, "--flavor", args.flavor,
-               "--size", size, "--dir", str(data_dir), "--max-steps", str(args.max_steps)]  # fmt: skip
+               "--size", size, "--dir", str(data_dir), "--max-steps", str(args.max_steps),
+               "--threads", str(args.threads)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"{stage} {size} failed:\n{done.stderr[-3000:]}")
@@ -171,6 +174,9 @@ def main() -> None:
     parser.add_argument("--flavor", choices=["mosei", "m3ed"], default="mosei")
     parser.add_argument("--sizes", default="tiny,small,default,full")
     parser.add_argument("--max-steps", type=int, default=60)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads of the epoch (1: steady when shared)"
+    )
     parser.add_argument("--root", type=Path, default=None, help="where the datasets are written")
     parser.add_argument("--keep", action="store_true", help="keep the generated datasets")
     parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
@@ -203,6 +209,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, 2 shared CPU cores, torch {torch.__version__}",
         "flavor": args.flavor,
         "max_steps": args.max_steps,
+        "epoch_threads": args.threads,
         "sizes": rows,
     }
     (HERE / f"scaling_{args.flavor}.json").write_text(json.dumps(result, indent=2))
