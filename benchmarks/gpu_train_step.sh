@@ -14,7 +14,7 @@ DEVICE="${DEVICE:-cuda}"
 WARMUP="${WARMUP:-3}"
 REPEATS="${REPEATS:-20}"
 LIMIT="${LIMIT:-120}"    # seconds per process
-BUDGET="${BUDGET:-480}"  # no new process starts after this many seconds
+BUDGET="${BUDGET:-420}"  # no new process starts after this many seconds
 TINY_FLAG=()
 [ -n "${TINY:-}" ] && TINY_FLAG=(--tiny)
 mkdir -p "$OUT"

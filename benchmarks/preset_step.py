@@ -284,7 +284,10 @@ def summary(folder: Path) -> str:
         "| TFLOP/s | MFU | peak memory MiB |",
         "|" + "---|" * 11,
     ]
-    for (preset, dtype, model), (result, row) in results.items():
+    order = {name: i for i, name in enumerate([*PRESETS, "fp32", "bf16", "univa", "original"])}
+    for (preset, dtype, model), (result, row) in sorted(
+        results.items(), key=lambda item: [order.get(part, len(order)) for part in item[0]]
+    ):
         ours = results.get((preset, dtype, "univa"))
         ratio = row["ms_per_step"] / ours[1]["ms_per_step"] if ours else float("nan")
         memory = row["peak_cuda_memory_mib"] or result["peak_rss_mib"]
