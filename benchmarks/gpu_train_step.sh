@@ -17,18 +17,19 @@ LIMIT="${LIMIT:-120}"    # seconds per process
 BUDGET="${BUDGET:-420}"  # no new process starts after this many seconds
 TINY_FLAG=()
 [ -n "${TINY:-}" ] && TINY_FLAG=(--tiny)
+PY="${PYTHON:-$(command -v python || command -v python3)}"
 mkdir -p "$OUT"
 
-if ! python -c "import univa" 2>/dev/null; then
+# this tree's univa, also where another copy is installed (the benchmark code needs this one)
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+if ! "$PY" -c "import univa" 2>/dev/null; then
   echo "univa is not importable: pip install -e ."
-  pip install -e . >"$OUT/pip_install.log" 2>&1 || echo "pip install -e . failed (see $OUT/pip_install.log)"
+  "$PY" -m pip install --retries 1 --timeout 15 -e . >"$OUT/pip_install.log" 2>&1 \
+    || echo "pip install -e . failed (see $OUT/pip_install.log)"
 fi
-if ! python -c "import univa" 2>/dev/null; then
-  export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-  echo "using PYTHONPATH=$PYTHONPATH"
-fi
-python -c "import torch; print(torch.__version__, torch.cuda.is_available())"
-python -c "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device')"
+"$PY" -c "import univa; print('univa from', univa.__file__)"
+"$PY" -c "import torch; print(torch.__version__, torch.cuda.is_available())"
+"$PY" -c "import torch; print(torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device')"
 
 for preset in mosei_glove m3ed_glove mosei_roberta m3ed_roberta; do
   for model in univa original; do
@@ -37,7 +38,7 @@ for preset in mosei_glove m3ed_glove mosei_roberta m3ed_roberta; do
       continue
     fi
     start=$(date +%s)
-    timeout "$LIMIT" python benchmarks/train_step.py --preset "$preset" --model "$model" \
+    timeout "$LIMIT" "$PY" benchmarks/train_step.py --preset "$preset" --model "$model" \
       --device "$DEVICE" --dtypes fp32,bf16 --warmup "$WARMUP" --repeats "$REPEATS" \
       "${TINY_FLAG[@]}" --out "$OUT/train_step_${preset}_${model}.json" \
       >"$OUT/log_${preset}_${model}.txt" 2>&1
@@ -46,4 +47,4 @@ for preset in mosei_glove m3ed_glove mosei_roberta m3ed_roberta; do
     [ "$status" -ne 0 ] && tail -5 "$OUT/log_${preset}_${model}.txt"
   done
 done
-python benchmarks/preset_step.py "$OUT" | tee "$OUT/summary.md"
+"$PY" benchmarks/preset_step.py "$OUT" | tee "$OUT/summary.md"
