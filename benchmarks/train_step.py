@@ -237,7 +237,11 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--preset", help="one of the paper's presets: measure it (see above)")
+    parser.add_argument(
+        "--preset",
+        choices=["mosei_glove", "mosei_roberta", "m3ed_glove", "m3ed_roberta"],
+        help="measure one model at this preset's shapes (see above)",
+    )
     parser.add_argument("--model", choices=["univa", "original"], default="univa")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dtypes", default="fp32,bf16")
@@ -250,6 +254,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.preset:  # one model at one of the paper's presets' shapes
+        if args.out is None:
+            parser.error("--preset needs --out FILE.json")
         from preset_step import measure_preset
 
         measure_preset(args)
