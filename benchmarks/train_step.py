@@ -2,6 +2,9 @@
 
     python benchmarks/train_step.py [--shape paper|tiny] [--variants eager,bf16,compiled]
                                     [--batch-sizes 32] [--repeats 10] [HYDRA OVERRIDES...]
+    python benchmarks/train_step.py --preset mosei_glove|mosei_roberta|m3ed_glove|m3ed_roberta
+                                    --model univa|original [--device cuda] [--dtypes fp32,bf16]
+                                    [--repeats 20] [--warmup 3] [--tiny] --out FILE.json
 
 Shapes: `paper` is the paper's MOSEI GloVe model (hidden 768, 12 heads, text/audio/vision
 layers 7/3/5, batch 32; the `dataset=mosei text=glove` preset), `tiny` the synthetic default's
@@ -12,6 +15,12 @@ and those that force a host-device synchronisation (TorchDispatchMode), for univ
 re-implementation of the original code (univa.original_model); times the contrastive loss
 alone at batch 32 on one core; and profiles the share of time spent outside matrix multiplies
 and attention. Prints a table and writes JSON next to this script.
+
+With `--preset` it measures one model (univa or the original re-implementation) at one of the
+paper's four presets' shapes instead, on `--device` (CPU or CUDA) in fp32 and/or bf16 autocast:
+median step time (CUDA events), host syncs and aten operators of one step, FLOPs of one step
+(torch.utils.flop_counter) and the model FLOP utilisation against the GPU's dense peak, and
+peak memory; `benchmarks/gpu_train_step.sh` runs all of them (`preset_step.py` holds the shapes).
 """
 
 from __future__ import annotations
@@ -228,12 +237,29 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument(
+        "--preset",
+        choices=["mosei_glove", "mosei_roberta", "m3ed_glove", "m3ed_roberta"],
+        help="measure one model at this preset's shapes (see above)",
+    )
+    parser.add_argument("--model", choices=["univa", "original"], default="univa")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtypes", default="fp32,bf16")
+    parser.add_argument("--tiny", action="store_true", help="tiny shapes, to check it runs")
+    parser.add_argument("--out", type=Path, help="JSON file of a --preset run")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--batch-size", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
         "overrides", nargs="*", help="Hydra overrides of the model, e.g. model.hidden_size=256"
     )
     args = parser.parse_args()
+    if args.preset:  # one model at one of the paper's presets' shapes
+        if args.out is None:
+            parser.error("--preset needs --out FILE.json")
+        from preset_step import measure_preset
+
+        measure_preset(args)
+        return
     if args.variant:  # a child process measuring one variant
         print(json.dumps(run_variant(args)))
         return

@@ -8,13 +8,23 @@ replacing the source makes a new one, also a replacement that kept the old size 
 it a new inode. Each cache file also stores a checksum of its own arrays, checked on every read:
 a damaged or edited entry is rebuilt from the source, with a warning, never used. The released
 files themselves are never changed.
+
+An entry of `MMAP_MIN_BYTES` or more (a benchmark-sized split) is memory-mapped, copy-on-write,
+instead of read into memory: its pages are shared with the page cache and loaded as rows are
+used, so several splits of several GiB need no private copy. The checksum is still verified on
+every read; it is a CRC-32 (about 4x faster than a cryptographic hash here, and as good at
+catching damage: it is stored unkeyed beside the arrays, so no hash could stop a deliberate
+forger). Entries are only ever replaced by renaming a new file over them, which leaves a mapped
+old file intact; editing an entry in place while a run has it mapped is not supported.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,8 +33,14 @@ import numpy as np
 from univa.files import atomic_write
 
 CACHE_DIR_NAME = ".univa_cache"
-CACHE_FORMAT = 4  # part of every cache key: a new format ignores (and replaces) older files
+CACHE_FORMAT = 5  # part of every cache key: a new format ignores (and replaces) older files
 CHECKSUM_KEY = "__checksum__"  # stored in every cache file beside the arrays it covers
+MMAP_MIN_BYTES = 64 * 2**20  # entries this large are memory-mapped instead of read into memory
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # a zip member's signature, name and extra lengths
+_NPY_HEADERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
 
 class CacheRebuildWarning(UserWarning):
@@ -50,25 +66,63 @@ def cache_path(source: Path, cache_dir: Path) -> Path:
 
 
 def checksum(arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """blake2b over every array's name, dtype, shape and bytes, as a uint8 array to store."""
-    digest = hashlib.blake2b(digest_size=32)
+    """CRC-32 over every array's name, dtype, shape and bytes, as a uint32 array to store."""
+    crc = 0
     for name in sorted(arrays):
         array = arrays[name]
-        digest.update(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-        digest.update(np.ascontiguousarray(array))
-    return np.frombuffer(digest.digest(), dtype=np.uint8)
+        crc = zlib.crc32(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode(), crc)
+        crc = zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"), crc)
+    return np.array([crc], dtype=np.uint32)
 
 
 class _DamagedCacheError(Exception):
     """Why a cache file cannot be used."""
 
 
+def _mapped_member(file, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
+    """One `.npy` member of an uncompressed `.npz`, memory-mapped copy-on-write (writes to the
+    array stay private), after checking that its header and size fit the member."""
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise _DamagedCacheError(f"member {info.filename} is compressed")
+    file.seek(info.header_offset)
+    signature, name_size, extra_size = _LOCAL_HEADER.unpack(file.read(_LOCAL_HEADER.size))
+    if signature != b"PK\x03\x04":
+        raise _DamagedCacheError(f"member {info.filename} has no local header")
+    start = info.header_offset + _LOCAL_HEADER.size + name_size + extra_size
+    file.seek(start)
+    read_header = _NPY_HEADERS.get(np.lib.format.read_magic(file))
+    if read_header is None:
+        raise _DamagedCacheError(f"member {info.filename} has an unknown .npy version")
+    shape, fortran_order, dtype = read_header(file)
+    offset = file.tell()
+    size = dtype.itemsize * int(np.prod(shape))
+    if dtype.hasobject or offset - start + size != info.file_size:
+        raise _DamagedCacheError(f"member {info.filename} does not hold the array it declares")
+    if size == 0:
+        return np.zeros(shape, dtype=dtype)
+    order = "F" if fortran_order else "C"
+    return np.memmap(path, dtype=dtype, mode="c", offset=offset, shape=shape, order=order)
+
+
+def _mapped(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the `.npz` at `path`, memory-mapped (see `_mapped_member`)."""
+    with zipfile.ZipFile(path) as archive, path.open("rb") as file:
+        return {
+            info.filename.removesuffix(".npy"): _mapped_member(file, info, path)
+            for info in archive.infolist()
+        }
+
+
 def _read(path: Path) -> dict[str, np.ndarray]:
-    """The cached arrays, checked against the checksum stored with them."""
+    """The cached arrays (memory-mapped from `MMAP_MIN_BYTES`), checked against the checksum
+    stored with them."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        if path.stat().st_size >= MMAP_MIN_BYTES:
+            arrays = _mapped(path)
+        else:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, struct.error) as error:
         raise _DamagedCacheError(f"unreadable: {type(error).__name__}: {error}") from None
     stored = arrays.pop(CHECKSUM_KEY, None)
     if stored is None:
@@ -97,7 +151,8 @@ def cached_arrays(
 
     A damaged entry is rebuilt with a `CacheRebuildWarning` naming it. A cache folder that
     cannot be written (e.g. a read-only dataset folder) only costs speed: the arrays are
-    rebuilt from the source on every load, with a warning.
+    rebuilt from the source on every load, with a warning. A large entry, once written, is
+    returned memory-mapped, so the built arrays are freed.
     """
     path = cache_path(source, cache_dir)
     if path.is_file():
@@ -119,4 +174,8 @@ def cached_arrays(
             f"cannot write the array cache {path} ({error}); reading {source} without a cache",
             stacklevel=2,
         )
+        return arrays
+    if path.stat().st_size >= MMAP_MIN_BYTES:
+        arrays = _mapped(path)  # just written and checked: the map replaces the built copy
+        arrays.pop(CHECKSUM_KEY)
     return arrays

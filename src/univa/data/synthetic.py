@@ -4,7 +4,8 @@ and a `generic` one (4 other labels, text and audio only) written in univa's gen
 The package trains and tests on this data when the real release is absent, so it has to be
 learnable the way the real data is, not noise. The generative story, per split:
 
-1. Dialogues of 3-12 utterances. Each dialogue has a mood (a label set); most of its
+1. Dialogues of 3-12 utterances (`full`: the benchmark's split sizes and dialogue lengths,
+   see `plan`). Each dialogue has a mood (a label set); most of its
    utterances keep it and the rest draw a fresh one, so neighbours correlate. Label sets come
    from a per-flavor table whose probabilities give realistic label frequencies and
    co-occurrence (sad with anger/disgust/fear, happy with surprise, rarely happy with sad).
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import pickle
 from dataclasses import dataclass
@@ -52,8 +54,9 @@ T = TypeVar("T")
 
 RELEASED_MARKER = "preprocess_data"
 TEXT_MODEL_DIR = "text_model"  # the tiny local PLM, written next to the data
-MAX_LEN = {"text": 24, "audio": 40, "vision": 40}
+MAX_LEN = {"text": 24, "audio": 40, "vision": 40}  # steps per modality of the small sizes
 GLOVE_DIM = 300
+CHUNK_BYTES = 256 * 2**20  # float64 frames drawn at once: bounds a large split's temporaries
 # How clearly each modality's frames show each label: audio hears arousal, vision sees faces.
 VISIBILITY = {
     "audio": {"happy": 0.5, "sad": 0.5, "anger": 1.0, "surprise": 0.8, "disgust": 0.25,
@@ -106,6 +109,12 @@ class FlavorSpec:
     text_style: str  # tokenizer style of the tiny local PLM, as the paper's PLM for this dataset
     dialogue_ids: str = "video"  # "video": YouTube-like ids; "episode": show_episode_scene
     cues: tuple[str, ...] = ()  # each label's key in WORDS and VISIBILITY; () = its lower case
+    # the benchmark's split sizes (SPEC section 1), fewest and most utterances of a dialogue,
+    # steps and audio/vision widths of `size=full`; None: the flavour has no full size
+    full_utterances: dict[str, int] | None = None
+    full_turns: tuple[int, int] | None = None
+    full_max_len: dict[str, int] | None = None
+    full_dims: dict[str, int] | None = None
 
     @property
     def name(self) -> str:
@@ -139,6 +148,10 @@ FLAVORS: dict[str, FlavorSpec] = {
         audio_dim=74,
         vision_dim=35,
         text_style="roberta",  # roberta-base
+        full_utterances={"train": 16326, "valid": 1871, "test": 4659},
+        full_turns=(2, 12),  # 7 on average: 22.9k utterances in 3.2k videos
+        full_max_len={"text": 50, "audio": 100, "vision": 100},
+        full_dims={"audio": 74, "vision": 35},  # COVAREP, Facet
     ),
     "m3ed": FlavorSpec(
         record=M3ED,
@@ -151,6 +164,12 @@ FLAVORS: dict[str, FlavorSpec] = {
         vision_dim=64,
         text_style="bert",  # chinese-roberta-wwm-ext is a BERT
         dialogue_ids="episode",
+        full_utterances={"train": 17427, "valid": 2871, "test": 4151},
+        full_turns=(10, 39),  # 24.5 on average: 24.4k utterances in 990 dialogues
+        # audio: the 1582 IS10 functionals, one vector per utterance; vision: 342-d Denseface
+        # frames (the M3ED paper's features; the UniVA release's widths are not in the SPEC)
+        full_max_len={"text": 50, "audio": 1, "vision": 100},
+        full_dims={"audio": 1582, "vision": 342},
     ),
     # another label set, no vision, written in the generic format (univa.data.folder_format)
     "generic": FlavorSpec(
@@ -172,6 +191,53 @@ SIZES: dict[str, dict[str, int]] = {  # dialogues per split, 7.5 utterances each
     "small": {"train": 54, "valid": 10, "test": 17},
     "default": {"train": 214, "valid": 40, "test": 67},
 }
+
+FULL = "full"  # the benchmark's split sizes, dialogue lengths and feature shapes (`plan`)
+SIZE_NAMES = (*SIZES, FULL)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one size of one flavor generates, known without generating it."""
+
+    dialogues: dict[str, int] | None  # per split (the small sizes); their lengths are drawn
+    utterances: dict[str, int] | None  # per split, exact (full): dialogues drawn until reached
+    turns: tuple[int, int]  # fewest and most utterances of a dialogue
+    max_len: dict[str, int]  # steps per modality (the arrays' L)
+    dims: dict[str, int]  # feature width per modality (the arrays' D)
+    pickle_protocol: int  # 5 writes large arrays without a copy; 4 keeps the small sizes' bytes
+
+    def feature_bytes(self, n_utterances: int) -> int:
+        """Bytes of a split's float32 features and masks: N * sum over m of L_m * (D_m + 1) * 4."""
+        return n_utterances * 4 * sum(self.max_len[m] * (self.dims[m] + 1) for m in MODALITIES)
+
+
+def plan(flavor: str, size: str) -> Plan:
+    """The `Plan` of `size` for `flavor`: `full` has the benchmark's exact split sizes."""
+    spec = _choose(FLAVORS, flavor, "flavor")
+    dialogues = _choose({**SIZES, FULL: None}, size, "size")
+    if dialogues is None:
+        if spec.full_utterances is None:
+            raise ValueError(
+                f"size {FULL!r} exists for the benchmark flavours {list(RELEASED_FLAVORS)}, "
+                f"not for {flavor!r}"
+            )
+        return Plan(
+            dialogues=None,
+            utterances=dict(spec.full_utterances),
+            turns=spec.full_turns,
+            max_len=dict(spec.full_max_len),
+            dims={"text": GLOVE_DIM, **spec.full_dims},
+            pickle_protocol=5,
+        )
+    return Plan(
+        dialogues=dict(dialogues),
+        utterances=None,
+        turns=(3, 12),
+        max_len=dict(MAX_LEN),
+        dims={"text": GLOVE_DIM, "audio": spec.audio_dim, "vision": spec.vision_dim},
+        pickle_protocol=4,
+    )
 
 
 @dataclass(frozen=True)
@@ -203,7 +269,7 @@ class _Split:
         return [f"{d}_{c}" for d, c, _ in self.rows]
 
 
-def _make_world(spec: FlavorSpec, rng: np.random.Generator) -> _World:
+def _make_world(spec: FlavorSpec, dims: dict[str, int], rng: np.random.Generator) -> _World:
     keys = spec.cue_keys
     vocab = [WORDS[k].split() for k in ["filler", *keys]]
     label_dirs = rng.normal(0.0, 0.4, (len(keys), GLOVE_DIM))
@@ -213,12 +279,11 @@ def _make_world(spec: FlavorSpec, rng: np.random.Generator) -> _World:
         for d, v in zip(label_dirs, vocab[1:], strict=True)
     ]
     starts = np.cumsum([len(v) for v in vocab])[:-1]  # first word id of each label
-    dims = {"audio": spec.audio_dim, "vision": spec.vision_dim}
     return _World(
         words=[w for v in vocab for w in v],
         word_vectors=np.concatenate(vectors).astype(np.float32),
         label_words=[np.arange(s, s + len(v)) for s, v in zip(starts, vocab[1:], strict=True)],
-        directions={m: rng.normal(0.0, 1.0, (len(keys), d)) for m, d in dims.items()},
+        directions={m: rng.normal(0.0, 1.0, (len(keys), dims[m])) for m in ("audio", "vision")},
         va_bias={m: rng.uniform(-VA_BIAS, VA_BIAS, 2) for m in MODALITIES},
     )
 
@@ -256,20 +321,31 @@ def _va_scores(
 def _frames(
     signal: np.ndarray, max_len: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Signal on every real frame (random gain) + utterance offset + frame noise; zero padding."""
+    """Signal on every real frame (random gain) + utterance offset + frame noise; zero padding.
+
+    Drawn in chunks of rows (`CHUNK_BYTES`) so a benchmark-sized split needs no float64 copy
+    of itself; the small sizes fit in one chunk, so their draws are those of a single one."""
     n, d = signal.shape
-    lengths = rng.integers(max_len // 5, max_len + 1, n)
+    lengths = rng.integers(max(1, max_len // 5), max_len + 1, n)
     mask = (np.arange(max_len) < lengths[:, None]).astype(np.float32)
-    x = rng.uniform(0.5, 1.5, (n, max_len, 1)) * signal[:, None]
-    x += rng.normal(0.0, NUISANCE, (n, 1, d)) + rng.normal(0.0, FRAME_NOISE, (n, max_len, d))
-    return (x * mask[..., None]).astype(np.float32), mask
+    x = np.empty((n, max_len, d), dtype=np.float32)
+    step = max(1, CHUNK_BYTES // (max_len * d * 8))
+    for start in range(0, n, step):
+        rows = slice(start, start + step)
+        m = len(signal[rows])
+        chunk = rng.uniform(0.5, 1.5, (m, max_len, 1)) * signal[rows, None]
+        chunk += rng.normal(0.0, NUISANCE, (m, 1, d)) + rng.normal(
+            0.0, FRAME_NOISE, (m, max_len, d)
+        )
+        x[rows] = chunk * mask[rows, :, None]
+    return x, mask
 
 
 def _sentences(
-    y: np.ndarray, intensity: np.ndarray, world: _World, rng: np.random.Generator
+    y: np.ndarray, intensity: np.ndarray, max_len: int, world: _World, rng: np.random.Generator
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Texts with their GloVe-style rows (N, L, 300) and masks (N, L), left-aligned."""
-    n, max_len = len(y), MAX_LEN["text"]
+    n = len(y)
     n_filler = len(WORDS["filler"].split())
     ids = np.zeros((n, max_len), dtype=np.int64)
     mask = np.zeros((n, max_len), dtype=np.float32)
@@ -308,19 +384,35 @@ def _dialogues(
     ]
 
 
+def _dialogue_lengths(size: Plan, split: str, rng: np.random.Generator) -> np.ndarray:
+    """Utterances per dialogue: `size.dialogues[split]` draws, or draws until exactly
+    `size.utterances[split]` (the last dialogue cut to fit)."""
+    low, high = size.turns
+    if size.utterances is None:
+        return rng.integers(low, high + 1, size.dialogues[split])
+    total = size.utterances[split]
+    lengths = rng.integers(low, high + 1, total // low + 1)
+    ends = np.cumsum(lengths)
+    count = int(np.searchsorted(ends, total)) + 1
+    lengths = lengths[:count]
+    lengths[-1] -= ends[count - 1] - total
+    return lengths
+
+
 def _make_split(
-    flavor: str, n_dialogues: int, offset: int, world: _World, rng: np.random.Generator
+    flavor: str, size: Plan, split: str, offset: int, world: _World, rng: np.random.Generator
 ) -> _Split:
     spec = FLAVORS[flavor]
-    lengths = rng.integers(3, 13, n_dialogues)
+    lengths = _dialogue_lengths(size, split, rng)
     dialogues = _dialogues(spec, lengths, offset, rng)
     y = _label_rows(spec, lengths, rng)
     intensity = y * rng.choice(np.arange(1, 10), size=y.shape, p=INTENSITY_P) / 3
-    texts, text, text_mask = _sentences(y, intensity, world, rng)
+    texts, text, text_mask = _sentences(y, intensity, size.max_len["text"], world, rng)
     seqs = {"text": (text, text_mask)}
     for m in ("audio", "vision"):
         visible = np.array([VISIBILITY[m][key] for key in spec.cue_keys])
-        seqs[m] = _frames(SIGNAL[m] * (intensity * visible) @ world.directions[m], MAX_LEN[m], rng)
+        signal = SIGNAL[m] * (intensity * visible) @ world.directions[m]
+        seqs[m] = _frames(signal, size.max_len[m], rng)
     turns = np.cumsum(rng.random(len(y)) < 0.7) % 2
     return _Split(
         structure={d: [f"{d}_{c}" for c in clips] for d, clips in dialogues},
@@ -338,13 +430,15 @@ def _dump_json(obj: object, path: Path) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
 
 
-def _dump_pickle(obj: object, path: Path) -> None:
+def _dump_pickle(obj: object, path: Path, protocol: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
-        pickle.dump(obj, f, protocol=4)
+        pickle.dump(obj, f, protocol=protocol)
 
 
-def _write_features(feat: Path, spec: FlavorSpec, split: str, sp: _Split) -> None:
+def _write_features(
+    feat: Path, spec: FlavorSpec, split: str, sp: _Split, protocol: int = 4
+) -> None:
     for m in ("audio", "vision"):
         x, mask = sp.seqs[m]
         part = {
@@ -354,10 +448,10 @@ def _write_features(feat: Path, spec: FlavorSpec, split: str, sp: _Split) -> Non
             "labels_class": sp.labels,
         }
         path = feat / m[0].upper() / f"{spec.name}_{split}_{m}_utt_VA.pkl"
-        _dump_pickle({split: part, "num_labels": len(spec.labels)}, path)
+        _dump_pickle({split: part, "num_labels": len(spec.labels)}, path, protocol)
     x, mask = sp.seqs["text"]
     text = {"text": x, "text_utt_mask": mask, "text_VA_values": sp.va["text"].astype(np.float32)}
-    _dump_pickle(text, feat / "T" / f"{spec.name}_{split}_text_glove300_VA.pkl")
+    _dump_pickle(text, feat / "T" / f"{spec.name}_{split}_text_glove300_VA.pkl", protocol)
 
 
 def _text_va(sp: _Split) -> dict[str, list[str]]:
@@ -396,14 +490,24 @@ def _write_utt_annot(path: Path, spec: FlavorSpec, splits: dict[str, _Split]) ->
 TEXT_WRITERS = {"csv_rows": _write_mosei_csv, "annotation_keys": _write_utt_annot}
 
 
+def _split_written(
+    root: Path, flavor: str, size: Plan, split: str, offset: int, world: _World, rng
+) -> _Split:
+    """Generate one split, write its feature pickles, and keep all of it but those arrays, so a
+    benchmark-sized dataset holds one split's features in memory at a time."""
+    sp = _make_split(flavor, size, split, offset, world, rng)
+    _write_features(
+        root / RELEASED_MARKER / "final_feat", FLAVORS[flavor], split, sp, size.pickle_protocol
+    )
+    return dataclasses.replace(sp, seqs={})
+
+
 def _write(root: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
-    """Every file of SPEC section 5; row i of each file of a split is the same utterance."""
+    """The text and label files of SPEC section 5 (`_split_written` writes the features); row i
+    of each file of a split is the same utterance."""
     pre = root / RELEASED_MARKER
-    pre.mkdir(parents=True)
     _dump_json({s: sp.structure for s, sp in splits.items()}, pre / "videos_structure.json")
     _dump_json({s: _text_va(sp) for s, sp in splits.items()}, pre / "raw_utt_text_textVA.json")
-    for s, sp in splits.items():
-        _write_features(pre / "final_feat", spec, s, sp)
     TEXT_WRITERS[spec.record.text_order](root / spec.record.text_file, spec, splits)
 
 
@@ -452,7 +556,7 @@ def write_synthetic_dataset(
     interrupted run leaves no half dataset; an existing dataset is never overwritten.
     """
     spec = _choose(FLAVORS, flavor, "flavor")
-    sizes = _choose(SIZES, size, "size")
+    shape = plan(flavor, size)
     out = Path(out_dir)
     taken = [
         n for n in (RELEASED_MARKER, "final_multi_labels.csv", MANIFEST_FILE) if (out / n).exists()
@@ -462,14 +566,18 @@ def write_synthetic_dataset(
             f"{out} already holds a dataset ({', '.join(taken)}); not overwriting it"
         )
     rng = np.random.default_rng(seed)
-    world = _make_world(spec, rng)
-    offsets = np.cumsum([0, *(sizes[s] for s in SPLITS)])  # keeps M3ED dialogue ids unique
-    splits = {
-        s: _make_split(flavor, sizes[s], int(o), world, rng)
-        for s, o in zip(SPLITS, offsets[:-1], strict=True)
-    }
+    world = _make_world(spec, shape.dims, rng)
+    released = spec.record.text_file is not None
     with building_folder(out, last=spec.marker) as tmp:  # data modules look for it
-        (_write if spec.record.text_file else _write_generic)(tmp, spec, splits)
+        splits: dict[str, _Split] = {}
+        offset = 0  # dialogues so far: keeps M3ED dialogue ids unique
+        for s in SPLITS:
+            if released:
+                splits[s] = _split_written(tmp, flavor, shape, s, offset, world, rng)
+            else:
+                splits[s] = _make_split(flavor, shape, s, offset, world, rng)
+            offset += len(splits[s].structure)
+        (_write if released else _write_generic)(tmp, spec, splits)
         corpus = [text for split in splits.values() for text in split.texts]
         write_tiny_text_model(tmp / TEXT_MODEL_DIR, corpus, style=spec.text_style, seed=seed)
     return out
@@ -485,7 +593,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="dataset folder to create")
     parser.add_argument("--flavor", default="mosei", choices=list(FLAVORS))
     parser.add_argument("--seed", type=int, default=1111)
-    parser.add_argument("--size", default="default", choices=list(SIZES))
+    parser.add_argument("--size", default="default", choices=list(SIZE_NAMES))
     args = parser.parse_args(argv)
     try:
         path = write_synthetic_dataset(args.out, args.flavor, args.seed, args.size)

@@ -10,7 +10,13 @@ from __future__ import annotations
 from univa.data.datamodule import UniVADataModule
 from univa.data.folder_datamodule import FolderDataModule
 from univa.data.options import SyntheticOptions
-from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
+from univa.data.synthetic import (
+    FLAVORS,
+    FULL,
+    RELEASED_FLAVORS,
+    SIZE_NAMES,
+    write_synthetic_dataset,
+)
 from univa.errors import InputError
 
 
@@ -24,9 +30,14 @@ class SyntheticDataModule(SyntheticOptions, FolderDataModule):
             raise InputError(
                 f"dataset.flavor must be one of {sorted(FLAVORS)}, got {self.flavor!r}"
             )
-        if self.size not in SIZES:
-            raise InputError(f"dataset.size must be one of {sorted(SIZES)}, got {self.size!r}")
+        if self.size not in SIZE_NAMES:
+            raise InputError(f"dataset.size must be one of {list(SIZE_NAMES)}, got {self.size!r}")
         self.spec = FLAVORS[self.flavor]
+        if self.size == FULL and self.spec.full_utterances is None:
+            raise InputError(
+                f"dataset.size={FULL} exists for the flavours {list(RELEASED_FLAVORS)} (the "
+                f"benchmarks' shapes), not for dataset.flavor={self.flavor}"
+            )
         self.record = self.spec.record
         self.name, self.labels = self.record.name, list(self.record.labels)
 
