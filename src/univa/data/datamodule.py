@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
@@ -10,10 +11,20 @@ import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
-from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
+from univa.data.dataset import (
+    EmotionDataset,
+    collate_shared,
+    collate_trimmed,
+    share_dialogues,
+    split_tensors,
+)
 from univa.data.dialogue_text import TEXT_FILES, dialogue_order, read_dialogues, read_split_text
 from univa.data.released import check_dataset_dir, read_split
-from univa.data.samplers import UnpaddedDistributedSampler
+from univa.data.samplers import (
+    DialogueBatchSampler,
+    DialogueShuffleSampler,
+    UnpaddedDistributedSampler,
+)
 from univa.data.synthetic import FLAVORS, SIZES, write_synthetic_dataset
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import VA_NORMS, VANorm, normalize_va
@@ -24,6 +35,7 @@ from univa.vocabulary import (
     MODALITIES,
     MOSEI_LABELS,
     SPLITS,
+    Batch,
     is_glove,
     va_key,
 )
@@ -33,6 +45,10 @@ class UniVADataModule(L.LightningDataModule):
     """Reads the three splits of a dataset in the released layout; after `setup`, callers read
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
+
+    On the PLM path, evaluation batches hold whole dialogues, so that each dialogue goes
+    through the PLM once; `group_by_dialogue` does the same for training (beyond the paper:
+    dropout is then shared by the utterances of a dialogue, and batches differ from the paper's).
 
     Subclasses fix `name` (the file prefix, MOSEI or M3ED) and `labels`.
     """
@@ -50,6 +66,7 @@ class UniVADataModule(L.LightningDataModule):
         num_workers: int | None = None,
         pin_memory: bool | None = None,
         shuffle_seed: int = 1111,
+        group_by_dialogue: bool = False,
     ) -> None:
         super().__init__()
         if va_norm not in VA_NORMS:
@@ -64,8 +81,10 @@ class UniVADataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.shuffle_seed = shuffle_seed
+        self.group_by_dialogue = group_by_dialogue
         self.datasets: dict[str, EmotionDataset] = {}
         self.utt_ids: dict[str, list[str]] = {}
+        self.dialogue_ids: dict[str, list[str]] = {}  # each row's dialogue, in row order
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
 
@@ -90,11 +109,14 @@ class UniVADataModule(L.LightningDataModule):
             self.input_dims[modality] = features.shape[2]
         tensors = split_tensors(arrays, self.va_norm, f"{self.name} {split}")
         if tokenizer is None:
-            utt_ids = dialogue_order(read_dialogues(self.data_dir, split))
+            dialogues = read_dialogues(self.data_dir, split)
+            utt_ids = dialogue_order(dialogues)
+            dialogue_ids = [d for d, turns in dialogues.items() for _ in turns]
             source = "utterances in preprocess_data/videos_structure.json"
         else:
             text = read_split_text(self.data_dir, self.name, split)
             utt_ids = [utterance.utt_id for utterance in text.utterances]
+            dialogue_ids = [utterance.dialogue_id for utterance in text.utterances]
             source = f"utterances in {TEXT_FILES[self.name]}"
             tensors |= plm_inputs(text, tokenizer)
             tensors[va_key("text")] = normalize_va(
@@ -106,6 +128,7 @@ class UniVADataModule(L.LightningDataModule):
                 f"{len(arrays)} rows of features"
             )
         self.utt_ids[split] = utt_ids
+        self.dialogue_ids[split] = dialogue_ids
         return EmotionDataset(tensors)
 
     @property
@@ -154,32 +177,65 @@ class UniVADataModule(L.LightningDataModule):
         pin = on_gpu if self.pin_memory is None else self.pin_memory
         return {"num_workers": workers, "pin_memory": pin, "persistent_workers": workers > 0}
 
-    def _loader(self, split: str, batch_size: int, sampler: Sampler) -> DataLoader:
+    def _loader(
+        self,
+        split: str,
+        batch_size: int | None,
+        sampler: Sampler,
+        collate: Callable[..., Batch] = collate_trimmed,
+    ) -> DataLoader:
         return DataLoader(
             self.datasets[split],
             batch_size=batch_size,
             sampler=sampler,
-            collate_fn=collate_trimmed,
+            collate_fn=collate,
             **self._loader_options(),
         )
 
+    def _dialogue_loader(self, split: str, sampler: DialogueBatchSampler) -> DataLoader:
+        """Batches of whole dialogues, read as one index each (`batch_size=None`)."""
+        return self._loader(split, None, sampler, share_dialogues)
+
+    @property
+    def _reads_tokens(self) -> bool:
+        """Whether the text goes through a PLM, where batching whole dialogues pays."""
+        return not is_glove(self.text_encoder)
+
     def train_dataloader(self) -> DataLoader:
         """Shuffled by `shuffle_seed` and the epoch (Lightning calls `set_epoch`), so a run's
-        order is reproducible and resumable; split evenly over processes under DDP."""
+        order is reproducible and resumable; split evenly over processes under DDP. With
+        `group_by_dialogue`, whole dialogues are shuffled and share their PLM pass."""
         replicas, rank = self._replicas()
+        if self.group_by_dialogue:
+            sampler = DialogueShuffleSampler(
+                self.dialogue_ids["train"], self.batch_size, replicas, rank, self.shuffle_seed
+            )
+            return self._loader("train", self.batch_size, sampler, collate_shared)
         sampler = DistributedSampler(
             self.datasets["train"], replicas, rank, shuffle=True, seed=self.shuffle_seed
         )
         return self._loader("train", self.batch_size, sampler)
 
     def _eval_loader(self, split: str) -> DataLoader:
+        """Every row once over all processes, without padding."""
         replicas, rank = self._replicas()
+        if self._reads_tokens:
+            sampler = DialogueBatchSampler(
+                self.dialogue_ids[split], self.eval_batch_size, num_replicas=replicas, rank=rank
+            )
+            return self._dialogue_loader(split, sampler)
         sampler = UnpaddedDistributedSampler(len(self.datasets[split]), replicas, rank)
         return self._loader(split, self.eval_batch_size, sampler)
 
     def split_loader(self, split: str) -> DataLoader:
         """Every row of `split`, in row order, in this one process: for per-utterance outputs
-        that must line up with `self.utt_ids[split]` (predictions, the end-of-run analysis)."""
+        that must line up with `self.utt_ids[split]` (predictions, the end-of-run analysis).
+        On the PLM path each batch holds whole runs of a dialogue's consecutive rows."""
+        if self._reads_tokens:
+            sampler = DialogueBatchSampler(
+                self.dialogue_ids[split], self.eval_batch_size, keep_order=True
+            )
+            return self._dialogue_loader(split, sampler)
         return self._loader(split, self.eval_batch_size, SequentialSampler(self.datasets[split]))
 
     def val_dataloader(self) -> DataLoader:
