@@ -3,6 +3,7 @@
 from itertools import pairwise
 
 import pytest
+from hydra.utils import instantiate
 
 from univa.data.samplers import DialogueBatchSampler, DialogueShuffleSampler
 
@@ -73,3 +74,22 @@ def test_training_shards_have_equal_batches_and_cover_every_row(replicas: int) -
     ]
     flat = [row for step in steps for batch in step for row in batch]
     assert flat[: len(DIALOGUES)] == whole  # each step: consecutive slices of one shuffled order
+
+
+def test_group_by_dialogue_is_a_dataset_option_off_by_default(compose_cfg, tiny_mosei) -> None:
+    assert compose_cfg().dataset.group_by_dialogue is False
+    cfg = compose_cfg("dataset.group_by_dialogue=true", "text=roberta")
+    datamodule = instantiate(
+        cfg.dataset,
+        data_dir=str(tiny_mosei),
+        text_encoder=str(tiny_mosei / "text_model"),
+        batch_size=8,
+    )
+    datamodule.setup()
+    loader = datamodule.train_dataloader()
+    assert isinstance(loader.sampler, DialogueShuffleSampler)
+    ids = datamodule.dialogue_ids["train"]
+    order = list(loader.sampler)
+    for start, batch in zip(range(0, len(order), 8), loader, strict=True):
+        dialogues = {ids[row] for row in order[start : start + 8]}
+        assert len(batch["dialogue_rows"]) == len(dialogues)  # one PLM pass per dialogue
