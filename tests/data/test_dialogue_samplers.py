@@ -5,7 +5,10 @@ from itertools import pairwise
 import pytest
 from hydra.utils import instantiate
 
+from univa.data import M3EDDataModule
+from univa.data.dialogue_text import read_dialogues
 from univa.data.samplers import DialogueBatchSampler, DialogueShuffleSampler
+from univa.vocabulary import GLOVE, SPLITS
 
 # rows of dialogues a (3), b (1), c (9, longer than a batch), d (4), then a again (non-contiguous)
 DIALOGUES = ["a"] * 3 + ["b"] + ["c"] * 9 + ["d"] * 4 + ["a"] * 2
@@ -93,3 +96,14 @@ def test_group_by_dialogue_is_a_dataset_option_off_by_default(compose_cfg, tiny_
     for start, batch in zip(range(0, len(order), 8), loader, strict=True):
         dialogues = {ids[row] for row in order[start : start + 8]}
         assert len(batch["dialogue_rows"]) == len(dialogues)  # one PLM pass per dialogue
+
+
+def test_dialogue_ids_name_each_rows_dialogue_on_both_text_paths(tiny_m3ed) -> None:
+    for text_encoder in (GLOVE, str(tiny_m3ed / "text_model")):
+        datamodule = M3EDDataModule(tiny_m3ed, text_encoder=text_encoder)
+        datamodule.setup()
+        for split in SPLITS:
+            structure = read_dialogues(tiny_m3ed, split)
+            dialogue_of = {utt: dialogue for dialogue, utts in structure.items() for utt in utts}
+            expected = [dialogue_of[utt] for utt in datamodule.split_utt_ids(split)]
+            assert datamodule.dialogue_ids[split] == expected

@@ -8,7 +8,7 @@ from torch.utils.data import DataLoader
 
 from univa.data import M3EDDataModule, MoseiDataModule
 from univa.data.dataset import EmotionDataset, collate_trimmed, share_dialogues
-from univa.data.dialogue_text import SplitText, Utterance
+from univa.data.dialogue_text import SplitText, Utterance, read_dialogues
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.model import UniVA, UniVAConfig
 from univa.model.plm import PLMTextEncoder
@@ -73,7 +73,7 @@ def test_evaluation_runs_each_dialogue_through_the_plm_once_with_unchanged_outpu
         counter.rows = 0
         loader = datamodule.val_dataloader() if split == "valid" else datamodule.split_loader(split)
         ours = outputs(network, loader)
-        dialogues = len(set(datamodule.dialogue_ids[split]))
+        dialogues = len(read_dialogues(datamodule.data_dir, split))
         assert counter.rows == dialogues < len(datamodule.datasets[split]), split
         rows = [row for batch in loader.sampler for row in batch]  # the loader's row order
         if split == "test":  # split_loader: row order, as split_utt_ids and split_labels
