@@ -1,6 +1,6 @@
 """Each dialogue through the PLM once: evaluation pass and training epoch, side by side.
 
-    python benchmarks/dialogue_encoding.py [--tiny-dialogues 60 16] [--base-dialogues 4 1]
+    python benchmarks/dialogue_encoding.py [--tiny-dialogues 60 16] [--base-dialogues 4 2]
 
 On the PLM path every utterance row carries its whole dialogue. Today's evaluation batches
 (rows in order, `eval_batch_size` rows each) run a dialogue through the PLM once per utterance;
@@ -231,47 +231,52 @@ def compare_train(text_encoder: str, name: str, data, split, batch_size: int, re
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny-dialogues", type=int, nargs=2, default=[60, 16], metavar=("MOSEI", "M3ED"))  # fmt: skip
-    parser.add_argument("--base-dialogues", type=int, nargs=2, default=[4, 1], metavar=("MOSEI", "M3ED"))  # fmt: skip
+    parser.add_argument("--base-dialogues", type=int, nargs=2, default=[4, 2], metavar=("MOSEI", "M3ED"))  # fmt: skip
     parser.add_argument("--eval-batch-size", type=int, default=32)
     parser.add_argument("--train-batch-size", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="1: steadier on shared cores")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    root = Path(tempfile.mkdtemp())
     result: dict = {
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
         "eval_batch_size": args.eval_batch_size,
         "eval": {},
         "train_epoch_tiny": {},
     }
-    for index, name in enumerate(DATASETS):
-        models = text_models(root, name)
-        tokenizer = load_tokenizer(models["tiny"])
-        for arch, count in (("tiny", args.tiny_dialogues[index]), ("base", args.base_dialogues[index])):  # fmt: skip
-            split = dialogues(name, count)
-            data = dataset(name, split, tokenizer)
-            model = network(models[arch], name)
-            repeats = args.repeats if arch == "tiny" else 1  # base: minutes per pass
-            row = compare_eval(model, data, split, args.eval_batch_size, repeats)
-            result["eval"][f"{name}_{arch}"] = row
-            print(
-                f"eval {name:<5} {arch:<4} {row['rows']:>4} rows / {row['dialogues']:>3} dialogues: "
-                f"per utterance {row['median_s']['per_utterance']:.2f} s, dialogue once "
-                f"{row['median_s']['dialogue_once']:.2f} s, {row['speedup']:.1f}x "
-                f"(PLM alone {row['plm_speedup']:.1f}x, max |dprob| "
-                f"{row['max_abs_prob_difference']:.1e})"
-            )
-        split = dialogues(name, args.tiny_dialogues[index])
-        data = dataset(name, split, tokenizer)
-        row = compare_train(models["tiny"], name, data, split, args.train_batch_size, args.repeats)
-        result["train_epoch_tiny"][name] = row
-        print(
-            f"train {name:<5} tiny {row['rows']:>4} rows, batch {row['batch_size']}: shuffled rows "
-            f"{row['median_s']['shuffled_rows']:.2f} s, group_by_dialogue "
-            f"{row['median_s']['group_by_dialogue']:.2f} s, {row['speedup']:.1f}x"
-        )
+    with tempfile.TemporaryDirectory() as root:  # the base-sized models take 0.3 GB each
+        for index, name in enumerate(DATASETS):
+            run(name, index, Path(root), args, result)
     Path(__file__).with_name("dialogue_encoding.json").write_text(json.dumps(result, indent=2))
+
+
+def run(name: str, index: int, root: Path, args: argparse.Namespace, result: dict) -> None:
+    """Both comparisons for one dataset's dialogue style; figures go into `result`."""
+    models = text_models(root, name)
+    tokenizer = load_tokenizer(models["tiny"])
+    for arch, count in (("tiny", args.tiny_dialogues[index]), ("base", args.base_dialogues[index])):  # fmt: skip
+        split = dialogues(name, count)
+        data = dataset(name, split, tokenizer)
+        model = network(models[arch], name)
+        repeats = args.repeats if arch == "tiny" else 1  # base: minutes per pass
+        row = compare_eval(model, data, split, args.eval_batch_size, repeats)
+        result["eval"][f"{name}_{arch}"] = row
+        print(
+            f"eval {name:<5} {arch:<4} {row['rows']:>4} rows / {row['dialogues']:>3} dialogues: "
+            f"per utterance {row['median_s']['per_utterance']:.2f} s, dialogue once "
+            f"{row['median_s']['dialogue_once']:.2f} s, {row['speedup']:.1f}x "
+            f"(PLM alone {row['plm_speedup']:.1f}x, max |dprob| "
+            f"{row['max_abs_prob_difference']:.1e})"
+        )
+    split = dialogues(name, args.tiny_dialogues[index])
+    data = dataset(name, split, tokenizer)
+    row = compare_train(models["tiny"], name, data, split, args.train_batch_size, args.repeats)
+    result["train_epoch_tiny"][name] = row
+    print(
+        f"train {name:<5} tiny {row['rows']:>4} rows, batch {row['batch_size']}: shuffled rows "
+        f"{row['median_s']['shuffled_rows']:.2f} s, group_by_dialogue "
+        f"{row['median_s']['group_by_dialogue']:.2f} s, {row['speedup']:.1f}x"
+    )
 
 
 if __name__ == "__main__":
