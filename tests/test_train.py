@@ -210,3 +210,15 @@ def test_a_run_continues_its_folder_only_when_asked_and_lightning_warns_of_nothi
     assert Path(results["best_checkpoint"]).parent == output_dir / "checkpoints"
     assert torch.load(output_dir / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
     assert (output_dir / "analysis" / "predictions_test.csv").stat().st_mtime_ns > first
+
+
+@pytest.mark.slow
+def test_group_by_dialogue_trains_and_evaluates_on_the_plm_path(compose_cfg, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    overrides = ["dataset.group_by_dialogue=true", "analysis.enabled=false", "text=roberta"]
+    cfg = compose_cfg(*TINY, *overrides, "dataset.flavor=m3ed", "trainer.max_epochs=1")
+    train(cfg)
+    results = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())
+    structure = Path(cfg.dataset.data_dir) / "preprocess_data" / "videos_structure.json"
+    num_test = sum(map(len, json.loads(structure.read_text())["test"].values()))
+    assert results["test"]["num_samples"] == num_test

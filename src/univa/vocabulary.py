@@ -76,6 +76,8 @@ class Batch(_LabelledBatch, total=False):
     vision_mask: Tensor
     text_ids: Tensor  # (B, S) the dialogue's token ids (PLM path)
     text_utt_mask: Tensor  # (B, S) 1 on the target utterance's tokens (PLM path)
+    dialogue_rows: Tensor  # (D,) rows whose dialogue goes through the PLM, one per dialogue
+    row_dialogue: Tensor  # (B,) which of those D passes each row reads (shared PLM passes)
     va_text: Tensor
     va_audio: Tensor
     va_vision: Tensor

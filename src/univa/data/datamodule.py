@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import lightning as L
 import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
-from univa.data.dataset import EmotionDataset, collate_trimmed, split_tensors
+from univa.data.dataset import (
+    EmotionDataset,
+    collate_shared,
+    collate_trimmed,
+    share_dialogues,
+    split_tensors,
+)
 from univa.data.dialogue_text import dialogue_order, read_dialogues, read_split_text
 from univa.data.options import DataOptions
 from univa.data.records import M3ED, MOSEI, DatasetRecord
 from univa.data.released import check_dataset_dir, read_split
-from univa.data.samplers import UnpaddedDistributedSampler
+from univa.data.samplers import (
+    DialogueBatchSampler,
+    DialogueShuffleSampler,
+    UnpaddedDistributedSampler,
+)
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
 from univa.data.va_source import label_points, labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
-from univa.vocabulary import MODALITIES, SPLITS, is_glove, va_key
+from univa.vocabulary import MODALITIES, SPLITS, Batch, is_glove, va_key
 
 
 class UniVADataModule(DataOptions, L.LightningDataModule):
     """Reads the three splits of a dataset in the released layout; after `setup`, callers read
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
+
+    On the PLM path, evaluation batches hold whole dialogues, so that each dialogue goes
+    through the PLM once; `group_by_dialogue` does the same for training (beyond the paper:
+    dropout is then shared by the utterances of a dialogue, and batches differ from the paper's).
 
     Subclasses fix `record`, the dataset's data record, whose `name` (the file prefix, MOSEI or
     M3ED), `labels` and text file they read; a data module without one (a folder dataset) sets
@@ -50,7 +65,7 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
         self.modalities: list[str] = []
         self.datasets: dict[str, EmotionDataset] = {}
         self.utt_ids: dict[str, list[str]] = {}
-        self.dialogue_ids: dict[str, list[str]] = {}
+        self.dialogue_ids: dict[str, list[str]] = {}  # each row's dialogue, in row order
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
 
@@ -172,32 +187,65 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
         pin = on_gpu if self.pin_memory is None else self.pin_memory
         return {"num_workers": workers, "pin_memory": pin, "persistent_workers": workers > 0}
 
-    def _loader(self, split: str, batch_size: int, sampler: Sampler) -> DataLoader:
+    def _loader(
+        self,
+        split: str,
+        batch_size: int | None,
+        sampler: Sampler,
+        collate: Callable[..., Batch] = collate_trimmed,
+    ) -> DataLoader:
         return DataLoader(
             self.datasets[split],
             batch_size=batch_size,
             sampler=sampler,
-            collate_fn=collate_trimmed,
+            collate_fn=collate,
             **self._loader_options(),
         )
 
+    def _dialogue_loader(self, split: str, sampler: DialogueBatchSampler) -> DataLoader:
+        """Batches of whole dialogues, read as one index each (`batch_size=None`)."""
+        return self._loader(split, None, sampler, share_dialogues)
+
+    @property
+    def _reads_tokens(self) -> bool:
+        """Whether the text goes through a PLM, where batching whole dialogues pays."""
+        return not is_glove(self.text_encoder)
+
     def train_dataloader(self) -> DataLoader:
         """Shuffled by `shuffle_seed` and the epoch (Lightning calls `set_epoch`), so a run's
-        order is reproducible and resumable; split evenly over processes under DDP."""
+        order is reproducible and resumable; split evenly over processes under DDP. With
+        `group_by_dialogue`, whole dialogues are shuffled and share their PLM pass."""
         replicas, rank = self._replicas()
+        if self.group_by_dialogue:
+            sampler = DialogueShuffleSampler(
+                self.dialogue_ids["train"], self.batch_size, replicas, rank, self.shuffle_seed
+            )
+            return self._loader("train", self.batch_size, sampler, collate_shared)
         sampler = DistributedSampler(
             self.datasets["train"], replicas, rank, shuffle=True, seed=self.shuffle_seed
         )
         return self._loader("train", self.batch_size, sampler)
 
     def _eval_loader(self, split: str) -> DataLoader:
+        """Every row once over all processes, without padding."""
         replicas, rank = self._replicas()
+        if self._reads_tokens:
+            sampler = DialogueBatchSampler(
+                self.dialogue_ids[split], self.eval_batch_size, num_replicas=replicas, rank=rank
+            )
+            return self._dialogue_loader(split, sampler)
         sampler = UnpaddedDistributedSampler(len(self.datasets[split]), replicas, rank)
         return self._loader(split, self.eval_batch_size, sampler)
 
     def split_loader(self, split: str) -> DataLoader:
         """Every row of `split`, in row order, in this one process: for per-utterance outputs
-        that must line up with `self.utt_ids[split]` (predictions, the end-of-run analysis)."""
+        that must line up with `self.utt_ids[split]` (predictions, the end-of-run analysis).
+        On the PLM path each batch holds whole runs of a dialogue's consecutive rows."""
+        if self._reads_tokens:
+            sampler = DialogueBatchSampler(
+                self.dialogue_ids[split], self.eval_batch_size, keep_order=True
+            )
+            return self._dialogue_loader(split, sampler)
         return self._loader(split, self.eval_batch_size, SequentialSampler(self.datasets[split]))
 
     def val_dataloader(self) -> DataLoader:

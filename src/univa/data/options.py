@@ -28,6 +28,7 @@ class DataOptions:
         pin_memory: bool | None = None,
         shuffle_seed: int = 1111,
         va_source: Any = None,
+        group_by_dialogue: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -46,6 +47,9 @@ class DataOptions:
         # each modality's VA: dataset | labels | none, or a mapping per modality
         # (univa.data.va_source; None picks per modality what the data allows)
         self.va_source = va_source
+        # PLM path: training batches of whole shuffled dialogues, one PLM pass per dialogue
+        # (beyond the paper: dropout shared within a dialogue; see UniVADataModule)
+        self.group_by_dialogue = group_by_dialogue
 
 
 class SyntheticOptions(DataOptions):

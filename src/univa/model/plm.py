@@ -52,9 +52,24 @@ class PLMTextEncoder(nn.Module):
         self.pooling = AdditiveAttentionPooling(hidden_size)
 
     def forward(
-        self, ids: torch.Tensor, attention_mask: torch.Tensor, utterance_mask: torch.Tensor
+        self,
+        ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        utterance_mask: torch.Tensor,
+        dialogue_rows: torch.Tensor | None = None,
+        row_dialogue: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """ids, attention_mask, utterance_mask (B, S) -> pooled utterance (B, H)."""
+        """ids, attention_mask, utterance_mask (B, S) -> pooled utterance (B, H).
+
+        With `dialogue_rows` (D,) and `row_dialogue` (B,) (rows that read the same dialogue),
+        only the D distinct dialogues go through the PLM and each row reads its dialogue's
+        states: the same result when nothing random happens, D/B of the PLM's cost.
+        """
+        shared = dialogue_rows is not None and row_dialogue is not None
+        if shared:
+            ids, attention_mask = ids[dialogue_rows], attention_mask[dialogue_rows]
         states = self.plm(input_ids=ids, attention_mask=attention_mask.long()).last_hidden_state
+        if shared:
+            states = states[row_dialogue]
         tokens, mask = gather_to_front(states, utterance_mask)
         return self.pooling(self.projection(tokens), mask)

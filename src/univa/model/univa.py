@@ -78,10 +78,17 @@ class UniVA(nn.Module):
     def encode(self, modality: str, batch: Batch) -> torch.Tensor:
         """The pooled (B, H) features of one modality, from the batch tensors its encoder reads:
         a PLM reads the dialogue's token ids, their attention mask and the target utterance's
-        tokens; a sequence encoder reads the modality's features and mask."""
+        tokens (each distinct dialogue once where the batch marks them, `share_dialogues`); a
+        sequence encoder reads the modality's features and mask."""
         encoder = self.encoders[modality]
         if isinstance(encoder, PLMTextEncoder):
-            return encoder(batch["text_ids"], batch["text_mask"], batch["text_utt_mask"])
+            return encoder(
+                batch["text_ids"],
+                batch["text_mask"],
+                batch["text_utt_mask"],
+                batch.get("dialogue_rows"),
+                batch.get("row_dialogue"),
+            )
         return encoder(batch[modality], batch[mask_key(modality)])
 
     def forward(self, batch: Batch) -> UniVAOutput:
