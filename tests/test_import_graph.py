@@ -23,7 +23,14 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # glue -> reporting -> the entry points' shared start -> the entry points; a module imports only
 # from its own layer or the ones below
 FLOW: tuple[tuple[str, ...], ...] = (
-    ("univa.vocabulary", "univa.errors", "univa.conf", "univa.files", "univa.label_prior"),
+    (
+        "univa.vocabulary",
+        "univa.errors",
+        "univa.conf",
+        "univa.files",
+        "univa.label_prior",
+        "univa.lazy",
+    ),
     ("univa.distributed", "univa.data"),
     ("univa.model",),
     ("univa.losses", "univa.metrics", "univa.optimizer"),

@@ -6,8 +6,7 @@ command line's `--help` do not pay for Lightning and torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from univa.lazy import lazy_getattr
 
 # public name -> the module that defines it
 _LAZY: dict[str, str] = {
@@ -18,13 +17,7 @@ _LAZY: dict[str, str] = {
 __all__ = ["UniVALitModule", "load_pretrained"]
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'univa' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

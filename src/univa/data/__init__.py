@@ -6,8 +6,7 @@ schemas read) imports without torch and Lightning.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from univa.lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
     "M3EDDataModule": "univa.data.datamodule",
@@ -24,10 +23,4 @@ _LAZY: dict[str, str] = {
 
 __all__ = sorted(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY)
