@@ -109,6 +109,15 @@ def test_a_missing_environment_variable_names_the_key(monkeypatch, tmp_path: Pat
     assert created_folders(tmp_path) == []
 
 
+def test_a_sweep_asked_for_its_config_is_one_line(monkeypatch, tmp_path: Path) -> None:
+    failure = run_in_process(
+        monkeypatch, tmp_path, "univa.train", "--cfg", "hydra", "-m", "seed=1,2"
+    )
+    assert one_line(failure).startswith("univa.train: error: Only one of --run, --multirun")
+    assert "without -m" in one_line(failure)
+    assert created_folders(tmp_path) == []
+
+
 def test_the_users_hydra_full_error_is_kept_and_mistakes_stay_one_line(
     monkeypatch, tmp_path: Path
 ) -> None:

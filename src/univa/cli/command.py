@@ -61,6 +61,10 @@ SCHEMA_TYPES: dict[str, str] = {
 }
 
 
+# how Hydra refuses two modes at once, e.g. `-m ... --cfg hydra`
+HYDRA_MODE_CLASH = "Only one of --run, --multirun"
+
+
 def entry_point(
     program: str, config_name: str, task: Callable[[DictConfig], Any]
 ) -> Callable[[], None]:
@@ -94,6 +98,13 @@ def entry_point(
                 SweepFolderCleanup.remove_unused()
                 message = " ".join(composition_message(error).splitlines())
                 raise SystemExit(f"{program}: error: {message}") from None
+            except ValueError as error:
+                if not str(error).startswith(HYDRA_MODE_CLASH):  # anything else is a bug
+                    raise
+                raise SystemExit(
+                    f"{program}: error: {error}: `--cfg job` or `--cfg hydra` without -m shows "
+                    "the config of one job of the sweep"
+                ) from None
 
     main.__doc__ = f"`python -m {program} [overrides]` (Hydra's command line)."
     return main
