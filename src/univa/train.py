@@ -119,6 +119,7 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
 
     from univa.report.results import print_config_tree
     from univa.report.tracking import finish_tracking, name_sweep_runs, start_tracking
+    from univa.training.data_settings import user_overrides
     from univa.training.from_checkpoint import build_datamodule
     from univa.training.lit_module import network_inputs
 
@@ -127,7 +128,8 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     datamodule = build_datamodule(cfg)
     # seeded after the data: generating or caching it must not change the initial weights
     L.seed_everything(cfg.seed, workers=True)
-    spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities))
+    chosen = "model.modalities" in user_overrides()
+    spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities), chosen)
     module = instantiate(cfg.model, _convert_="all", **spec)
     if resume:
         resume.check_fits(module)

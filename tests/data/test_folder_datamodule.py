@@ -51,6 +51,13 @@ def test_no_requested_modality_in_the_data_is_refused() -> None:
         network_inputs(spec, ["vision"])
 
 
+def test_a_chosen_modality_the_data_lacks_is_refused_not_dropped() -> None:
+    spec = {"modalities": ["text", "audio"]}
+    assert network_inputs(spec, ["text", "audio", "vision"])["modalities"] == ["text", "audio"]
+    with pytest.raises(InputError, match=r"the dataset has no vision, only \['text', 'audio'\]"):
+        network_inputs(spec, ["text", "audio", "vision"], chosen=True)
+
+
 def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
     """Address ranges where this process maps the file `path` (from /proc/self/maps)."""
     ranges = []

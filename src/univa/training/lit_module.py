@@ -49,15 +49,20 @@ def load_error_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {' '.join(text.split())}"
 
 
-def network_inputs(data_spec: dict[str, Any], modalities: list[str]) -> dict[str, Any]:
+def network_inputs(
+    data_spec: dict[str, Any], modalities: list[str], chosen: bool = False
+) -> dict[str, Any]:
     """The data module's `data_spec` as the network's arguments, its `modalities` those of
-    `modalities` (`model.modalities`) that the data has: a dataset without vision trains on the
-    rest. None of them in the data is refused."""
+    `modalities` (`model.modalities`) that the data has: by default a dataset without vision
+    trains on the rest. None of them in the data is refused, and so is any one missing when the
+    user `chosen` them (on the command line): an asked-for modality is never dropped silently."""
     offered = data_spec.get("modalities", list(modalities))
     kept = [m for m in modalities if m in offered]
-    if not kept:
+    missing = [m for m in modalities if m not in offered]
+    if not kept or (chosen and missing):
         raise InputError(
-            f"model.modalities={list(modalities)}: the dataset has none of them, only {offered}"
+            f"model.modalities={list(modalities)}: the dataset has no {', '.join(missing)}, "
+            f"only {offered}"
         )
     return {**data_spec, "modalities": kept}
 
