@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from folder_data import LABELS, split_data, write_tiny
-from univa.data import read_folder_split, validate_dataset, write_dataset
+from univa.data import read_folder_split, read_manifest, validate_dataset, write_dataset
 from univa.errors import InputError
 
 
@@ -158,3 +158,9 @@ def test_a_newer_format_version_is_refused(tmp_path: Path) -> None:
     assert len(problems) == 1 and "newer than the 1 this univa reads" in problems[0]
     with pytest.raises(InputError, match="upgrade univa"):
         read_folder_split(out, "train")
+
+
+def test_a_released_layout_given_as_a_folder_dataset_says_how_to_convert(tmp_path: Path) -> None:
+    (tmp_path / "MOSEI" / "preprocess_data").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"release's layout: .*univa.data.convert released"):
+        read_manifest(tmp_path / "MOSEI")

@@ -68,9 +68,15 @@ def read_manifest(data_dir: str | Path) -> dict:
     refused: its meaning may have changed)."""
     path = Path(data_dir) / MANIFEST_FILE
     if not path.is_file():
+        hint = "see the README's 'Bring your own dataset'"
+        if (Path(data_dir) / "preprocess_data").is_dir():
+            hint = (
+                "it holds the UniVA release's layout: train on it with dataset=mosei|m3ed, or "
+                f"convert it with `python -m univa.data.convert released {data_dir} OUT`"
+            )
         raise InputFileNotFoundError(
             f"{path} not found: dataset.data_dir must be a folder in the univa dataset format "
-            "(see the README's 'Bring your own dataset')"
+            f"({hint})"
         )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
