@@ -13,7 +13,7 @@ import pytest
 
 from folder_data import LABELS, split_data, write_tiny
 from univa.data import read_folder_split, read_manifest, validate_dataset, write_dataset
-from univa.errors import InputError
+from univa.errors import InputError, InputFileNotFoundError
 
 
 def test_written_dataset_reads_back_exactly(tmp_path: Path) -> None:
@@ -162,5 +162,7 @@ def test_a_newer_format_version_is_refused(tmp_path: Path) -> None:
 
 def test_a_released_layout_given_as_a_folder_dataset_says_how_to_convert(tmp_path: Path) -> None:
     (tmp_path / "MOSEI" / "preprocess_data").mkdir(parents=True)
-    with pytest.raises(InputError, match=r"release's layout: .*univa.data.convert released"):
+    with pytest.raises(
+        InputFileNotFoundError, match=r"release.s layout: .*univa.data.convert released"
+    ):
         read_manifest(tmp_path / "MOSEI")
