@@ -33,6 +33,13 @@ def test_evaluation_batches_hold_whole_dialogues_and_every_row_once(replicas: in
     assert all(len(batch) <= 5 for batch in batches if dialogues_of(batch) != {"c"})
 
 
+def test_a_split_of_fewer_batches_than_ranks_gives_every_rank_rows_once() -> None:
+    dialogues = ["a"] * 5 + ["b"] * 6  # one batch of 32: under DDP a rank would get none
+    shares = [list(DialogueBatchSampler(dialogues, 32, num_replicas=3, rank=r)) for r in range(3)]
+    assert all(len(share) == 1 for share in shares)
+    assert sorted(row for share in shares for batch in share for row in batch) == list(range(11))
+
+
 def test_ordered_batches_keep_row_order_and_cut_only_between_runs() -> None:
     batches = list(DialogueBatchSampler(DIALOGUES, batch_size=5, keep_order=True))
     assert [row for batch in batches for row in batch] == list(range(len(DIALOGUES)))

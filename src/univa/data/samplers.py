@@ -68,7 +68,10 @@ class DialogueBatchSampler(Sampler[list[int]]):
     """Evaluation batches of whole dialogues (yields lists of row indices, for a loader with
     `batch_size=None`), so that each dialogue goes through the PLM once.
 
-    Rank r of R reads batches r, r + R, ...: every row exactly once overall, no padding.
+    Rank r of R reads batches r, r + R, ...: every row exactly once overall, no padding. A split
+    packed into fewer batches than there are ranks is dealt row by row instead (r, r + R, ...),
+    so that every rank has a batch: a rank without one would skip the evaluation loop and leave
+    the others waiting forever in the metrics' synchronisation.
     """
 
     def __init__(
@@ -82,7 +85,11 @@ class DialogueBatchSampler(Sampler[list[int]]):
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} outside [0, {num_replicas})")
         groups = dialogue_groups(dialogue_ids, keep_order)
-        self.batches = whole_dialogue_batches(groups, batch_size)[rank::num_replicas]
+        batches = whole_dialogue_batches(groups, batch_size)
+        if len(batches) < num_replicas:
+            rows = [row for batch in batches for row in batch]
+            batches = [rows[r::num_replicas] for r in range(num_replicas) if rows[r::num_replicas]]
+        self.batches = batches[rank::num_replicas]
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self.batches)
