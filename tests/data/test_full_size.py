@@ -14,6 +14,7 @@ from univa.data import SyntheticDataModule, cache
 from univa.data.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
 from univa.data.released import feature_file, read_split
 from univa.data.synthetic import FULL, _dialogue_lengths, plan
+from univa.data.synthetic import main as synthetic_main
 
 BENCHMARK_SPLITS = {  # SPEC section 1: about 16.3k / 1.9k / 4.7k and 17.4k / 2.9k / 4.2k
     "mosei": {"train": 16326, "valid": 1871, "test": 4659},
@@ -67,3 +68,20 @@ def test_large_cache_entries_are_memory_mapped_and_still_checked(
     with pytest.warns(CacheRebuildWarning, match="do not match its checksum"):
         rebuilt = read_split(data_dir, "MOSEI", "train")
     np.testing.assert_array_equal(rebuilt.features["audio"], in_memory.features["audio"])
+
+
+def test_arrays_with_an_empty_dimension_are_cached_and_read_back(tmp_path: Path) -> None:
+    source = tmp_path / "source.pkl"
+    source.write_bytes(b"stands for a released pickle")
+    built = {"features": np.zeros((3, 0), dtype=np.float32), "labels": np.ones((3, 2))}
+    for load in ("first", "cached"):
+        arrays = cache.cached_arrays(source, tmp_path / CACHE_DIR_NAME, lambda: dict(built))
+        assert arrays["features"].shape == (3, 0), load
+        np.testing.assert_array_equal(arrays["labels"], built["labels"])
+
+
+def test_the_generator_refuses_a_full_generic_dataset_in_one_line(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        synthetic_main(["--out", str(tmp_path / "g"), "--flavor", "generic", "--size", FULL])
+    assert "size 'full' exists for the benchmark flavours" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()

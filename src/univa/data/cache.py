@@ -71,7 +71,7 @@ def checksum(arrays: dict[str, np.ndarray]) -> np.ndarray:
     for name in sorted(arrays):
         array = arrays[name]
         crc = zlib.crc32(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode(), crc)
-        crc = zlib.crc32(memoryview(np.ascontiguousarray(array)).cast("B"), crc)
+        crc = zlib.crc32(np.ascontiguousarray(array), crc)  # also an empty array's 0 bytes
     return np.array([crc], dtype=np.uint32)
 
 
@@ -175,7 +175,11 @@ def cached_arrays(
             stacklevel=2,
         )
         return arrays
-    if path.stat().st_size >= MMAP_MIN_BYTES:
-        arrays = _mapped(path)  # just written and checked: the map replaces the built copy
-        arrays.pop(CHECKSUM_KEY)
-    return arrays
+    if path.stat().st_size < MMAP_MIN_BYTES:
+        return arrays
+    try:
+        mapped = _mapped(path)  # the map of what was just written replaces the built copy
+    except _DamagedCacheError:  # the next read rebuilds it; this one keeps the built arrays
+        return arrays
+    mapped.pop(CHECKSUM_KEY)
+    return mapped

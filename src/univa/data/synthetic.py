@@ -597,7 +597,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         path = write_synthetic_dataset(args.out, args.flavor, args.seed, args.size)
-    except FileExistsError as err:
+    except (FileExistsError, ValueError) as err:  # a dataset there, or no such size of it
         parser.error(str(err))
     print(f"wrote a synthetic {args.flavor} dataset ({args.size}, seed {args.seed}) to {path}")
 
