@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics.pairwise import cosine_similarity
 
 from univa.label_prior import EMOTION_VA, label_similarity
@@ -30,3 +31,13 @@ def test_known_structure_of_the_mosei_matrix() -> None:
 def test_unknown_label_is_named() -> None:
     with pytest.raises(ValueError, match="boredom"):
         label_similarity(["happy", "boredom"])
+
+
+@pytest.mark.parametrize(
+    "points",
+    [{"a": [0.9, 0.5], "b": [0.1, 0.5]}, {"a": [0.4, 0.5]}],  # one shared coordinate; one label
+)
+def test_a_coordinate_all_labels_share_gives_a_finite_prior(points: dict) -> None:
+    similarity = label_similarity(list(points), points)
+    assert torch.isfinite(similarity).all()
+    assert torch.allclose(similarity.diagonal(), torch.ones(len(points), dtype=similarity.dtype))

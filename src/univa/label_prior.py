@@ -20,6 +20,20 @@ EMOTION_VA: dict[str, tuple[float, float]] = {
 }
 
 
+def label_points(
+    labels: list[str], label_va: Mapping[str, Sequence[float]] | None = None
+) -> dict[str, list[float]]:
+    """Each label's (valence, arousal): from `label_va` (a dataset manifest's), else from the
+    built-in table of emotion words (case-insensitive); labels with neither are left out."""
+    given = dict(label_va or {})
+    points = {}
+    for label in labels:
+        point = given.get(label, EMOTION_VA.get(label.lower()))
+        if point is not None:
+            points[label] = [float(point[0]), float(point[1])]
+    return points
+
+
 def label_similarity(
     labels: list[str], points: Mapping[str, Sequence[float]] | None = None
 ) -> torch.Tensor:
@@ -30,8 +44,8 @@ def label_similarity(
     runs over the given label set, so M3ED (with neutral) and MOSEI get different matrices,
     exactly as the original `generate_label_similar_matrix.py` does.
     """
-    given = dict(points or {})
-    unknown = [name for name in labels if name not in given and name.lower() not in EMOTION_VA]
+    known = label_points(labels, points)
+    unknown = [name for name in labels if name not in known]
     if unknown:
         raise InputError(
             f"the label prior (model.label_prior) needs a (valence, arousal) point for every "
@@ -39,9 +53,9 @@ def label_similarity(
             '"label_va": {label: [valence, arousal], ...} to the dataset\'s manifest.json, or '
             "set model.label_prior=false"
         )
-    coordinates = [given.get(name, EMOTION_VA.get(name.lower())) for name in labels]
-    points = torch.tensor([list(p) for p in coordinates], dtype=torch.float64)
-    low, high = points.min(dim=0).values, points.max(dim=0).values
-    scaled = (points - low) / (high - low) * 2 - 1
+    coordinates = torch.tensor([known[name] for name in labels], dtype=torch.float64)
+    low, high = coordinates.min(dim=0).values, coordinates.max(dim=0).values
+    span = torch.where(high > low, high - low, 1.0)  # a coordinate all labels share scales to -1
+    scaled = (coordinates - low) / span * 2 - 1
     unit = torch.nn.functional.normalize(scaled, dim=1)
     return (unit @ unit.T).float()

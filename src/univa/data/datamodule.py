@@ -28,8 +28,9 @@ from univa.data.samplers import (
 )
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
-from univa.data.va_source import label_points, labels_va, resolve_va_sources, warn_without_va
+from univa.data.va_source import labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
+from univa.label_prior import label_points
 from univa.vocabulary import MODALITIES, SPLITS, Batch, is_glove, va_key
 
 

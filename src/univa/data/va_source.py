@@ -15,7 +15,6 @@ from collections.abc import Mapping
 import numpy as np
 
 from univa.errors import InputError
-from univa.label_prior import EMOTION_VA
 
 VA_SOURCES: tuple[str, ...] = ("dataset", "labels", "none")
 NEUTRAL_VA: tuple[float, float] = (0.5, 0.5)  # an utterance with no label
@@ -23,19 +22,6 @@ NEUTRAL_VA: tuple[float, float] = (0.5, 0.5)  # an utterance with no label
 
 class NoVAWarning(UserWarning):
     """Modalities trained without VA scores: their contrastive positives are the sample alone."""
-
-
-def label_points(labels: list[str], label_va: Mapping | None = None) -> dict[str, list[float]]:
-    """Each label's (valence, arousal): from `label_va` (a manifest's), else from the built-in
-    table of emotion words (`univa.label_prior.EMOTION_VA`, case-insensitive); labels with
-    neither are left out."""
-    given = dict(label_va or {})
-    points = {}
-    for label in labels:
-        point = given.get(label, EMOTION_VA.get(label.lower()))
-        if point is not None:
-            points[label] = [float(point[0]), float(point[1])]
-    return points
 
 
 def resolve_va_sources(
