@@ -166,3 +166,33 @@ def test_a_released_layout_given_as_a_folder_dataset_says_how_to_convert(tmp_pat
         InputFileNotFoundError, match=r"release.s layout: .*univa.data.convert released"
     ):
         read_manifest(tmp_path / "MOSEI")
+
+
+def test_texts_keep_bare_carriage_returns_and_missing_ones_stay_empty(tmp_path: Path) -> None:
+    splits = {
+        split: split_data(rows, seed, LABELS, {"audio": 5}, text=True)
+        for seed, (split, rows) in enumerate({"train": 4, "valid": 4, "test": 4}.items())
+    }
+    texts = ["a\rb", None, float("nan"), "plain"]
+    splits["train"]["table"]["text"] = texts
+    out = write_dataset(tmp_path / "ds", {"name": "T", "labels": LABELS}, splits)
+    assert read_folder_split(out, "train").text == ["a\rb", "", "", "plain"]
+
+
+def test_columns_named_like_va_of_no_modality_are_not_read_as_va(tmp_path: Path) -> None:
+    out = write_tiny(tmp_path / "ds")
+    table = out / "train" / "utterances.csv"
+    header, *rows = table.read_text().splitlines()
+    speakers = [f"{row},high,low" for row in rows]
+    table.write_text("\n".join([f"{header},speaker_valence,speaker_arousal", *speakers]) + "\n")
+    assert validate_dataset(out) == []
+    assert set(read_folder_split(out, "train").va) == {"text", "audio"}
+
+
+def test_a_table_the_csv_module_cannot_read_is_one_problem(tmp_path: Path) -> None:
+    out = write_tiny(tmp_path / "ds")
+    (out / "valid" / "utterances.csv").write_text('utt_id\n"' + "x" * 200_000 + '"\n')
+    problems = validate_dataset(out)
+    assert any(
+        "valid/utterances.csv" in p and "field larger than field limit" in p for p in problems
+    )

@@ -37,10 +37,6 @@ class Sequence:
     path: Path
     videos: dict[str, tuple[np.ndarray, np.ndarray]]
 
-    @property
-    def width(self) -> int:
-        return next(iter(self.videos.values()))[0].shape[1]
-
 
 def _h5py():
     try:

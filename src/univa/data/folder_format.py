@@ -59,8 +59,11 @@ def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
     """Header and rows of a CSV table (UTF-8, csv module quoting)."""
     with Path(path).open(newline="", encoding="utf-8-sig") as file:  # a spreadsheet's BOM
         reader = csv.reader(file)
-        header = next(reader, [])
-        return header, list(reader)
+        try:
+            header = next(reader, [])
+            return header, list(reader)
+        except csv.Error as error:  # e.g. a field past the csv module's size limit
+            raise InputError(f"{path}: not a readable CSV table ({error})") from None
 
 
 def read_manifest(data_dir: str | Path) -> dict:
@@ -174,12 +177,7 @@ def _va_modalities(header: list[str]) -> list[str]:
     return [
         name.removesuffix("_valence")
         for name in header
-        if name.endswith("_valence") and va_columns(name.removesuffix("_valence"))[1] in header
+        if name.endswith("_valence")
+        and name.removesuffix("_valence") in MODALITIES  # a `speaker_valence` is not VA data
+        and va_columns(name.removesuffix("_valence"))[1] in header
     ]
-
-
-def dataset_modalities(manifest: dict, has_text_column: bool) -> list[str]:
-    """Every modality a dataset offers, in the benchmarks' order: its feature modalities, and
-    `text` also when only raw text is there (for a PLM)."""
-    offered = set(manifest["modalities"]) | ({"text"} if has_text_column else set())
-    return [m for m in MODALITIES if m in offered]

@@ -30,9 +30,13 @@ from univa.vocabulary import SPLITS
 
 
 def _cell(value: Any) -> str:
-    """A table value as CSV text: numbers exactly (repr of floats), booleans as 0/1."""
+    """A table value as CSV text: numbers exactly (repr of floats), booleans as 0/1, and a
+    missing value (None, NaN) as an empty cell, never the words "None" or "nan" that a PLM
+    would read as the utterance's text."""
     if isinstance(value, np.generic):
         value = value.item()
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, float):
@@ -93,7 +97,7 @@ def _write_split(folder: Path, split: str, data: Mapping, labels: list[str]) -> 
     if len(set(rows.values())) > 1:
         raise InputError(f"write_dataset: {split} table columns have different lengths {rows}")
     with (folder / TABLE_FILE).open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file, lineterminator="\n")
+        writer = csv.writer(file)  # "\r\n" rows: the csv module then quotes a bare "\r"
         writer.writerow(list(columns))
         writer.writerows(zip(*([_cell(v) for v in col] for col in columns.values()), strict=True))
     widths = {}
@@ -141,7 +145,7 @@ def write_dataset(
         )
     labels = list(manifest.get("labels", []))
     try:
-        with building_folder(out) as tmp:
+        with building_folder(out, last=MANIFEST_FILE) as tmp:  # the manifest moves in last
             widths: dict[str, int] = {}
             for split in SPLITS:
                 widths |= _write_split(tmp / split, split, splits[split], labels)
