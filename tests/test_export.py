@@ -21,6 +21,7 @@ from univa.evaluate import evaluate
 from univa.export import export, main, push_to_hub, run_record
 from univa.model.pretrained import CONFIG_FILE, TEXT_ENCODER_DIR, WEIGHTS_FILE
 from univa.predict import predict
+from univa.report.model_card import model_card
 from univa.train import train
 from univa.vocabulary import METRIC_FORMATS, format_metric
 
@@ -134,6 +135,15 @@ def test_the_card_names_the_runs_preset_and_overrides(tmp_path: Path) -> None:
         "preset": "mosei_glove",
     }
     assert results is None  # no results.json there
+
+
+def test_the_card_shows_no_metrics_of_another_checkpoint_and_no_invented_overrides() -> None:
+    network = {"labels": ["joy"], "modalities": ["audio"], "input_dims": {"audio": 4}}
+    config = {"network": {**network, "text_encoder": "glove"}, "thresholds": {"fixed": 0.2}}
+    results = {"best_checkpoint": "/run/checkpoints/epoch003.ckpt", "test": {"acc": 50.0}}
+    card = model_card(config, {"checkpoint": "last.ckpt"}, results)
+    assert "None recorded for last.ckpt" in card and "| Acc |" not in card
+    assert "- preset and overrides: not recorded" in card
 
 
 @pytest.mark.slow

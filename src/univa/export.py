@@ -25,7 +25,13 @@ from univa import __version__
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError, UsageError, exit_on_user_error
 from univa.files import building_folder, write_text
-from univa.model.pretrained import HUB_ID, TEXT_ENCODER_DIR, folder_config, save_network
+from univa.model.pretrained import (
+    CONFIG_FILE,
+    HUB_ID,
+    TEXT_ENCODER_DIR,
+    folder_config,
+    save_network,
+)
 from univa.predict import tuned_thresholds
 from univa.report.console import quiet_library_noise
 from univa.report.model_card import model_card
@@ -131,7 +137,7 @@ def export(ckpt_path: str | Path, out: str | Path) -> Path:
     module = load_module(path)
     run, results = run_record(path)
     config = exported_config(module, path, results)
-    with building_folder(out) as tmp:
+    with building_folder(out, last=CONFIG_FILE) as tmp:  # no config.json: no loadable folder
         save_network(module.model, tmp, config)
         text_encoder = module.model.config.text_encoder
         if not is_glove(text_encoder):  # the data is read with it, whatever the modalities

@@ -29,7 +29,11 @@ def _training(config: dict[str, Any], run: dict[str, Any]) -> list[str]:
     dataset = data.get("dataset", "not recorded")
     if "flavor" in data:
         dataset += f" (synthetic {data['flavor']}, size {data['size']}, seed {data['seed']})"
-    overrides = " ".join(run.get("overrides") or []) or "none"
+    if run.get("overrides") is None:  # no `.hydra/` record beside `checkpoints/`
+        how = "- preset and overrides: not recorded (no `.hydra/` beside `checkpoints/`)"
+    else:
+        overrides = " ".join(run["overrides"]) or "none"
+        how = f"- preset: {run.get('preset') or 'none'}; overrides: `{overrides}`"
     return [
         "## Training",
         "",
@@ -37,17 +41,28 @@ def _training(config: dict[str, Any], run: dict[str, Any]) -> list[str]:
         f"- labels, in output order: {', '.join(network['labels'])}",
         f"- modalities and feature widths: {widths}",
         f"- text encoder: {network['text_encoder']}",
-        f"- preset: {run.get('preset') or 'none'}; overrides: `{overrides}`",
+        how,
         f"- exported from: `{run['checkpoint']}`",
     ]
 
 
-def _metrics(results: dict[str, Any] | None) -> list[str]:
+def _metrics(results: dict[str, Any] | None, checkpoint: str) -> list[str]:
+    """The run's test metrics, which are those of its best checkpoint: shown only when that is
+    the exported `checkpoint`, never another checkpoint's numbers under these weights."""
     if not results or not isinstance(results.get("test"), dict):
         return [
             "## Test metrics",
             "",
             "The run's results.json was not found beside the checkpoint.",
+        ]
+    best = Path(str(results.get("best_checkpoint"))).name
+    if best != checkpoint:
+        return [
+            "## Test metrics",
+            "",
+            f"None recorded for {checkpoint}: the run's results.json holds those of its best "
+            f"checkpoint, {best}. Export that one for a card with test metrics, or evaluate "
+            "this folder with `python -m univa.evaluate pretrained=<folder>`.",
         ]
     test = results["test"]
     names = [metric_name(key) for key in METRIC_FORMATS]
@@ -99,7 +114,7 @@ def model_card(config: dict[str, Any], run: dict[str, Any], results: dict[str, A
             "",
             *_training(config, run),
             "",
-            *_metrics(results),
+            *_metrics(results, run["checkpoint"]),
             "",
             _thresholds(config),
             "",
