@@ -16,6 +16,7 @@ from composing import compose_task
 from folder_data import LABELS, write_tiny
 from univa.cli.folder_text import choose_folder_text_encoder
 from univa.data import FolderDataModule, MoseiDataModule
+from univa.data.folder_datamodule import UnusedTextWarning
 from univa.data.folder_format import read_folder_split
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError
@@ -70,6 +71,13 @@ def _mapped_ranges(path: Path) -> list[tuple[int, int]]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc/self/maps")
+def test_raw_text_that_text_glove_cannot_read_is_warned_about_once(tmp_path: Path) -> None:
+    out = write_tiny(tmp_path / "ds", widths={"audio": 5}, text=True)
+    with pytest.warns(UnusedTextWarning, match="raw 'text' is not used") as caught:
+        FolderDataModule(out).setup()
+    assert len([w for w in caught if w.category is UnusedTextWarning]) == 1
+
+
 def test_feature_tensors_share_the_memory_map(tmp_path: Path) -> None:
     """No split is held twice (nor even once in private memory): each feature tensor's memory
     is the mapped .npy file itself."""

@@ -7,6 +7,7 @@ through a PLM with the benchmarks' dialogue-context tokenisation, or alone witho
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -20,6 +21,10 @@ from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
 from univa.errors import InputError
 from univa.vocabulary import MODALITIES, SPLITS, is_glove, mask_key, va_key
+
+
+class UnusedTextWarning(UserWarning):
+    """A dataset's raw text that the run does not read (text=glove without text features)."""
 
 
 def split_text(split: FolderSplit) -> SplitText:
@@ -77,6 +82,16 @@ class FolderDataModule(UniVADataModule):
             tensors[mask_key(modality)] = torch.from_numpy(data.masks[modality])
             self.max_lens[modality] = max(self.max_lens.get(modality, 0), array.shape[1])
             self.input_dims[modality] = array.shape[2]
+        unused_text = tokenizer is None and data.text is not None and "text" not in data.features
+        if unused_text and split == SPLITS[0]:  # once per dataset
+            warnings.warn(
+                UnusedTextWarning(
+                    f"{self.data_dir}: its tables' raw 'text' is not used: text=glove reads text "
+                    "features (text.npy), which this dataset has none of; train on the raw text "
+                    "with text=roberta text.encoder=<hub name or folder>"
+                ),
+                stacklevel=2,
+            )
         if tokenizer is not None:
             if data.text is None:
                 raise InputError(
