@@ -181,7 +181,9 @@ def load_pretrained(source: str | Path) -> UniVA:
     Besides `config` (its `UniVAConfig`; on the PLM path `text_encoder` names the folder's
     `text_encoder/`), it carries `thresholds` (label -> the threshold to decide at, the tuned
     ones when the run tuned them), `data_settings` (the checkpoint's record, or None),
-    `pretrained` (the whole `config.json`) and `pretrained_folder`.
+    `pretrained` (the whole `config.json`) and `pretrained_folder`. Its output's `preds` are
+    decided at `config.threshold`; `univa.predict` decides at `thresholds`, as
+    `out["probs"] > torch.tensor([model.thresholds[label] for label in model.config.labels])`.
     """
     folder = resolve(source)
     stored = read_config(folder)

@@ -125,6 +125,8 @@ def model_card(config: dict[str, Any], run: dict[str, Any], results: dict[str, A
             "",
             'model = univa.load_pretrained("THIS_FOLDER_OR_ORG/NAME")  # nn.Module, eval mode',
             "model.config.labels, model.thresholds, model.data_settings",
+            "# out = model(batch): out['preds'] are decided at model.config.threshold; predict",
+            "# decides at model.thresholds (the tuned ones, if any): out['probs'] > those",
             "```",
             "",
             "```bash",
