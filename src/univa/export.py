@@ -24,7 +24,7 @@ import yaml
 from univa import __version__
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError, UsageError, exit_on_user_error
-from univa.files import building_folder, write_text
+from univa.files import building_folder, holds_something, write_text
 from univa.model.pretrained import (
     CONFIG_FILE,
     HUB_ID,
@@ -70,7 +70,7 @@ def parse_settings(argv: list[str] | None) -> dict[str, str]:
 
 
 def _free_folder(out: Path) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if holds_something(out):
         raise UsageError(f"out={out} exists and is not an empty folder; not writing into it")
     return out
 

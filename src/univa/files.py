@@ -137,6 +137,12 @@ def write_text(path: Path, text: str, replace: bool = True) -> None:
         file.write(text)
 
 
+def holds_something(path: Path) -> bool:
+    """Whether `path` exists as anything but an empty folder: what a command that writes a new
+    folder there must refuse, so that nothing of the user's is overwritten or mixed in."""
+    return path.exists() and (not path.is_dir() or any(path.iterdir()))
+
+
 @contextmanager
 def building_folder(out: Path, last: str | None = None) -> Iterator[Path]:
     """A temporary sibling of `out` to write into; on success its entries move into `out`

@@ -21,6 +21,7 @@ from univa.data.folder_write import write_dataset
 from univa.data.records import MOSEI, RELEASED, DatasetRecord
 from univa.data.released import check_dataset_dir, feature_file, read_split
 from univa.errors import InputError, UsageError, exit_on_user_error
+from univa.files import holds_something
 from univa.vocabulary import MODALITIES, SPLITS
 
 PROGRAM = "univa.data.convert"
@@ -130,7 +131,7 @@ def _compare_text_va(from_text: np.ndarray, from_features: np.ndarray, split: st
 def check_out_is_free(out: str | Path) -> None:
     """Refuse an existing non-empty `out` before reading anything (the writer would, later)."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if holds_something(out):
         raise UsageError(f"{out} already exists and is not an empty folder; not overwriting it")
 
 

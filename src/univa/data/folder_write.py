@@ -25,7 +25,7 @@ from univa.data.folder_format import (
     mask_file,
 )
 from univa.errors import InputError, OutputWriteError
-from univa.files import building_folder
+from univa.files import building_folder, holds_something
 from univa.vocabulary import SPLITS
 
 
@@ -132,7 +132,7 @@ def write_dataset(
     `out`, and anything the validator would refuse (all its problems in one error).
     """
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if holds_something(out):
         raise InputError(
             f"write_dataset: {out} exists and is not an empty folder; not overwriting it"
         )
