@@ -34,7 +34,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
     ("univa.distributed", "univa.data"),
     ("univa.model",),
     ("univa.losses", "univa.metrics", "univa.optimizer"),
-    ("univa.training",),
+    ("univa.training", "univa.inference"),
     ("univa.report",),
     ("univa.cli",),
     (

@@ -11,10 +11,11 @@ from univa.lazy import lazy_getattr
 # public name -> the module that defines it
 _LAZY: dict[str, str] = {
     "UniVALitModule": "univa.training.lit_module",
-    "load_pretrained": "univa.model.pretrained",
+    "load_pretrained": "univa.inference",
+    "TrainedModel": "univa.inference",
 }
 
-__all__ = ["UniVALitModule", "load_pretrained"]
+__all__ = ["TrainedModel", "UniVALitModule", "load_pretrained"]
 __version__ = "0.1.0"
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

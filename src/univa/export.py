@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from univa import __version__
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError, UsageError, exit_on_user_error
 from univa.files import building_folder, holds_something, write_text
+from univa.inference.trained_model import feature_spec
 from univa.model.pretrained import (
     CONFIG_FILE,
     HUB_ID,
@@ -46,6 +49,11 @@ KEYS = {
     "push_to_hub": "ORG/NAME: also upload the folder to the Hugging Face hub (optional)",
 }
 CARD_FILE = "README.md"
+# overrides whose value is a local path (by key), and those naming the text encoder
+PATH_KEYS = ("data_dir", "ckpt_path", "dir", "output_dir", "root_dir", "log_dir", "out")
+TEXT_ENCODER_KEYS = ("text.encoder", "text_encoder")
+# a hub model name as a PLM config records it: `name` or `org/name`, not a path
+HUB_NAME = re.compile(r"^[\w-][\w.-]*(/[\w-][\w.-]*)?$")
 
 
 def parse_settings(argv: list[str] | None) -> dict[str, str]:
@@ -89,6 +97,23 @@ def _nested(value: Any, *keys: str) -> Any:
     return value
 
 
+def shareable_override(override: str) -> str:
+    """A training run's command-line override as a shared card shows it: a value that names a
+    local file or folder becomes `<local path>` (a text encoder its shareable name)."""
+    key, sep, value = override.partition("=")
+    if not sep:
+        return override
+    if key.lstrip("+~").removeprefix("dataset.") in TEXT_ENCODER_KEYS:
+        return f"{key}={shareable_text_encoder(value)}"
+    local = (
+        key.lstrip("+~").split(".")[-1] in PATH_KEYS
+        or key.startswith(("paths.", "hydra."))
+        or value.startswith(("/", ".", "~"))
+        or (os.sep in value and Path(value).exists())
+    )
+    return f"{key}=<local path>" if local else override
+
+
 def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """What the card says about the training run of the checkpoint `path` (its Hydra record,
     when the checkpoint is in its run's `checkpoints/`), and the run's results.json."""
@@ -97,7 +122,11 @@ def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     if run_dir is None:
         return run, None
     overrides = _read_yaml(run_dir / ".hydra" / "overrides.yaml")
-    run["overrides"] = overrides if isinstance(overrides, list) else None
+    run["overrides"] = (
+        [shareable_override(str(item)) for item in overrides]
+        if isinstance(overrides, list)
+        else None
+    )
     run["preset"] = _nested(
         _read_yaml(run_dir / ".hydra" / "hydra.yaml"), "hydra", "runtime", "choices", "preset"
     )
@@ -108,20 +137,52 @@ def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return run, results if isinstance(results, dict) else None
 
 
+def shareable_text_encoder(text_encoder: str) -> str:
+    """How a shared folder names the text encoder, never by a local path: "glove" or a hub name
+    as given; a local folder by the hub name its config records, else by its base name."""
+    folder = Path(text_encoder)
+    if is_glove(text_encoder) or not folder.is_dir():
+        return text_encoder
+    try:
+        recorded = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        name = recorded.get("_name_or_path") if isinstance(recorded, dict) else None
+    except (OSError, ValueError):
+        name = None
+    if isinstance(name, str) and HUB_NAME.match(name) and not Path(name).exists():
+        return name
+    return folder.resolve().name
+
+
+def shareable_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A checkpoint's data settings without where its data lay: the dataset, its options and
+    the text encoder by its shareable name (`dataset.data_dir=` says where on the user's side)."""
+    if settings is None:
+        return None
+    shared = {key: value for key, value in settings.items() if key != "data_dir"}
+    if "text_encoder" in shared:
+        shared["text_encoder"] = shareable_text_encoder(str(shared["text_encoder"]))
+    return shared
+
+
 def exported_config(module: UniVALitModule, path: Path, results: dict | None) -> dict[str, Any]:
-    """The `config.json` of the checkpoint's network."""
-    tuned, whence = tuned_thresholds(path, module.labels)
+    """The `config.json` of the checkpoint's network: no local path in it."""
+    tuned, _ = tuned_thresholds(path, module.labels)
     mode = (results or {}).get("tuned", {}).get("mode") if tuned is not None else None
+    network = dataclasses.asdict(module.model.config)
+    network["text_encoder"] = shareable_text_encoder(network["text_encoder"])
+    settings = shareable_settings(module.data_settings)
     return folder_config(
         module.model,
+        network=network,
         univa_version=__version__,
         thresholds={
             "fixed": float(module.model.config.threshold),
             "tuned": tuned,
             "mode": mode,
-            "source": whence or "model.threshold",
+            "source": f"the run's {RESULTS_FILE}" if tuned is not None else "model.threshold",
         },
-        data_settings=module.data_settings,
+        features=feature_spec(module.model.config, (settings or {}).get("features")),
+        data_settings=settings,
         training={
             **dataclasses.asdict(module.loss_config),
             **dataclasses.asdict(module.optimizer_config),

@@ -1,15 +1,18 @@
-"""`python -m univa.predict ckpt_path=... output=preds.csv [split=valid] [overrides]`.
+"""`python -m univa.predict pretrained=DIR|ckpt_path=... output=preds.csv [input=DATA|split=valid]`.
 
-Writes one CSV row per utterance of the split, in the dataset's row order: `utt_id`, then
-`prob_<label>` (the model's probability: softmax in KL mode, sigmoid in BCE mode) and
-`pred_<label>` (0/1, the thresholded prediction) for each of the dataset's labels. The data is
-the checkpoint's own (its recorded data settings; overrides still win). The thresholds are
-those the run tuned on validation for this checkpoint (`analysis.threshold_tuning`, read from
-the `results.json` beside `checkpoints/`), else `model.threshold`; `tuned_thresholds=false`
-keeps `model.threshold`, and so does `model.threshold=X` given on the command line. `output` is relative to the working directory; an existing file is
-never overwritten.
-`pretrained=DIR` instead of `ckpt_path=` predicts with a folder written by
-`univa.export` (or a hub id), at the thresholds it records.
+`input=DATA` labels new data: a folder in the generic dataset format holding any of the splits,
+labels not needed (`univa.inference.TrainedModel.predict`); it is checked against the model
+(modalities, widths, text kind) before anything runs, and no dataset of the model's is read.
+Without `input=`, scores a split of the data the model was trained on.
+
+Writes one CSV row per utterance, in the data's row order: `utt_id` (then `split` when `input=`
+holds several), `prob_<label>` (the model's probability: softmax in KL mode, sigmoid in BCE
+mode) and `pred_<label>` (0/1, the thresholded prediction) for each of the model's labels. The
+thresholds are those the run tuned on validation for this checkpoint (`results.json` beside
+`checkpoints/`) or that an exported folder records, else `model.threshold`;
+`tuned_thresholds=false` keeps `model.threshold`, and so does `model.threshold=X` given on the
+command line. `output` is relative to the working directory; an existing file is never
+overwritten, and the CSV appears whole or not at all.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from univa.vocabulary import RESULTS_FILE, SPLITS
 if TYPE_CHECKING:
     import torch
 
+    from univa.inference import TrainedModel
     from univa.training.lit_module import UniVALitModule
 
 
@@ -103,19 +107,18 @@ def tuned_thresholds(path: Path, labels: list[str]) -> tuple[dict[str, float] | 
     )
 
 
-def exported_thresholds(module: UniVALitModule) -> tuple[dict[str, float] | None, str]:
+def exported_thresholds(folder: Path, labels: list[str]) -> tuple[dict[str, float] | None, str]:
     """The tuned thresholds an exported folder records (`univa.export`), as `tuned_thresholds`."""
-    recorded = module.model.pretrained.get("thresholds") or {}
-    if recorded.get("tuned") is None:
-        return None, ""
-    thresholds = module.model.thresholds
-    listed = ", ".join(f"{label} {value:g}" for label, value in thresholds.items())
-    from univa.model.pretrained import CONFIG_FILE
+    from univa.model.pretrained import CONFIG_FILE, read_config, recorded_thresholds
 
-    whence = module.model.pretrained_folder / CONFIG_FILE
-    return (
-        thresholds,
-        f"{recorded.get('mode')} thresholds tuned on validation, from {whence}: {listed}",
+    stored = read_config(folder)
+    thresholds = recorded_thresholds(stored, labels, folder / CONFIG_FILE)
+    if thresholds is None:
+        return None, ""
+    listed = ", ".join(f"{label} {value:g}" for label, value in thresholds.items())
+    mode = (stored.get("thresholds") or {}).get("mode")
+    return thresholds, (
+        f"{mode} thresholds tuned on validation, from {folder / CONFIG_FILE}: {listed}"
     )
 
 
@@ -135,7 +138,7 @@ def decision_thresholds(
     given = THRESHOLD_KEY in user_overrides()  # the user's fixed threshold wins over tuned ones
     if cfg.get("tuned_thresholds", True) and not given:
         if path.is_dir():
-            tuned, elsewhere = exported_thresholds(module)
+            tuned, elsewhere = exported_thresholds(path, labels)
         else:
             tuned, elsewhere = tuned_thresholds(path, labels)
     if tuned is None:
@@ -147,12 +150,49 @@ def decision_thresholds(
     return torch.tensor([tuned[label] for label in labels]), f"thresholds: {elsewhere}"
 
 
+def trained_model(cfg: DictConfig, path: Path) -> TrainedModel:
+    """The model of `path` (a checkpoint, or an exported folder) deciding at the thresholds
+    `decision_thresholds` chooses, as evaluate does."""
+    from univa.inference import TrainedModel
+    from univa.training.from_checkpoint import (
+        apply_model_overrides,
+        load_module,
+        load_pretrained_module,
+    )
+    from univa.vocabulary import is_glove
+
+    module = load_pretrained_module(path) if path.is_dir() else load_module(path)
+    apply_model_overrides(cfg, module)
+    thresholds, source = decision_thresholds(cfg, path, module)
+    text_encoder = module.model.config.text_encoder
+    return TrainedModel(
+        network=module.model,
+        thresholds=dict(zip(module.labels, thresholds.tolist(), strict=True)),
+        threshold_source=source,
+        text_source=None if is_glove(text_encoder) else text_encoder,
+        data_settings=module.data_settings,
+    )
+
+
+def predict_new_data(cfg: DictConfig, path: Path, output: Path) -> Path:
+    """Label the utterances of the folder `cfg.input` (new data, labels not needed)."""
+    model = trained_model(cfg, path)
+    print(model.threshold_source)
+    device = "cpu" if cfg.trainer.get("accelerator") == "cpu" else None
+    rows = model.write_predictions(
+        cfg.input, output, batch_size=int(cfg.dataset.batch_size), device=device
+    )
+    print(f"{rows} predictions of {cfg.input}: {output}")
+    return output
+
+
 def predict(cfg: DictConfig) -> Path:
     """Per-utterance probabilities and predictions of `cfg.ckpt_path` (or the folder
-    `cfg.pretrained`) on `cfg.split`."""
+    `cfg.pretrained`) on the new data `cfg.input`, or else on the split `cfg.split` of the
+    data it was trained on."""
     import torch
 
-    from univa.report.analysis import predict_at
+    from univa.metrics import predict_at
     from univa.training.from_checkpoint import (
         build_trainer,
         checkpoint_path,
@@ -162,6 +202,8 @@ def predict(cfg: DictConfig) -> Path:
 
     path = checkpoint_path(cfg)
     output = output_path(cfg)
+    if cfg.get("input"):
+        return predict_new_data(cfg, path, output)
     split = chosen_split(cfg, SPLITS)
     module, datamodule = load_checkpoint_and_data(cfg, path)
     thresholds, source = decision_thresholds(cfg, path, module)

@@ -21,7 +21,7 @@ class EmotionDataset(Dataset):
         self.tensors = tensors
 
     def __len__(self) -> int:
-        return self.tensors["labels"].shape[0]
+        return next(iter(self.tensors.values())).shape[0]  # `labels` absent on new data
 
     def __getitem__(self, index: int | list[int]) -> dict[str, torch.Tensor]:
         return {key: tensor[index] for key, tensor in self.tensors.items()}

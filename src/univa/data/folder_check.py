@@ -14,6 +14,7 @@ from univa.data.folder_format import (
     FORMAT_NAME,
     FORMAT_VERSION,
     MANIFEST_FILE,
+    PROVENANCE_KEYS,
     REQUIRED_KEYS,
     TABLE_FILE,
     TEXT,
@@ -22,6 +23,7 @@ from univa.data.folder_format import (
     features_file,
     lengths_file,
     mask_file,
+    present_splits,
     read_manifest,
     read_table,
     va_columns,
@@ -110,6 +112,26 @@ def _check_manifest(manifest: dict) -> list[str]:
     for key in ("language", "text_encoder"):
         if key in manifest and not (isinstance(manifest[key], str) and manifest[key]):
             problems.append(f"{where}: key '{key}' must be a non-empty string")
+    return problems + _check_provenance(manifest.get("features", {}))
+
+
+def _check_provenance(features: object) -> list[str]:
+    """The manifest's optional `features`: modality -> what computed its features."""
+    key = f"{MANIFEST_FILE}: key 'features"
+    if not isinstance(features, dict):
+        return [f"{key}' must map modality -> {{{', '.join(PROVENANCE_KEYS)}}}"]
+    problems = []
+    for modality, entry in features.items():
+        if modality not in MODALITIES:
+            problems.append(f"{key}' has {modality!r}; modalities are {MODALITIES}")
+        if not isinstance(entry, dict):
+            problems.append(f"{key}.{modality}' must be an object with keys {PROVENANCE_KEYS}")
+            continue
+        for name, value in entry.items():
+            if name not in PROVENANCE_KEYS:
+                problems.append(f"{key}.{modality}.{name}': unknown; keys are {PROVENANCE_KEYS}")
+            elif not (isinstance(value, str) and value):
+                problems.append(f"{key}.{modality}.{name}' must be a non-empty string")
     return problems
 
 
@@ -160,9 +182,13 @@ def _check_table(
                     f"{where}: columns '{DIALOGUE_ID}', '{TURN}' repeat a dialogue's turn in "
                     f"{rows_text(clash)}"
                 )
-    for label in labels:
+    present = [label for label in labels if label in columns]
+    for label in labels if present else []:  # no label column at all: unlabelled data
         if label not in columns:
-            problems.append(f"{where}: missing label column '{label}' (manifest 'labels')")
+            problems.append(
+                f"{where}: missing label column '{label}' (manifest 'labels'; a table has all "
+                "of them, or none when its utterances are unlabelled)"
+            )
             continue
         bad = [i for i, x in enumerate(columns[label]) if _number(x) not in (0.0, 1.0)]
         if bad:
@@ -286,8 +312,6 @@ def _check_arrays(split_dir: Path, split: str, modalities: dict, rows: int | Non
 def _check_split(data_dir: Path, split: str, manifest: dict) -> tuple[list[str], list[str]]:
     """Problems of one split, and its table's header."""
     split_dir = data_dir / split
-    if not split_dir.is_dir():
-        return [f"{split}/: missing split folder (train, valid and test are required)"], []
     problems: list[str] = []
     rows = None
     header: list[str] = []
@@ -313,7 +337,8 @@ def _check_split(data_dir: Path, split: str, manifest: dict) -> tuple[list[str],
 
 def validate_dataset(data_dir: str | Path) -> list[str]:
     """Every problem of the dataset folder `data_dir` (empty when it is valid), each naming the
-    file (relative to `data_dir`), the key or column and the offending rows."""
+    file (relative to `data_dir`), the key or column and the offending rows. Valid data may be
+    unlabelled and hold any of the splits; `training_problems` says what training needs more."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         return [f"{data_dir}: not a folder"]
@@ -322,8 +347,11 @@ def validate_dataset(data_dir: str | Path) -> list[str]:
     except UniVAError as error:
         return [str(error)]
     problems = _check_manifest(manifest)
+    splits = present_splits(data_dir)
+    if not splits:
+        problems.append(f"no split folder: a dataset holds one or more of {', '.join(SPLITS)}")
     headers = {}
-    for split in SPLITS:
+    for split in splits:
         split_problems, headers[split] = _check_split(data_dir, split, manifest)
         problems += split_problems
     modalities = manifest.get("modalities")
@@ -337,11 +365,35 @@ def validate_dataset(data_dir: str | Path) -> list[str]:
         split: {m for m in MODALITIES if all(c in header for c in va_columns(m))}
         for split, header in headers.items()
     }
-    everywhere = set.intersection(*va_by_split.values())
+    everywhere = set.intersection(*va_by_split.values()) if va_by_split else set()
     for split, va in va_by_split.items():
         for modality in sorted(va - everywhere):
             problems.append(
                 f"{split}/{TABLE_FILE}: columns {list(va_columns(modality))} are not in every "
                 "split (all splits or none)"
             )
+    return problems
+
+
+def unlabelled_splits(data_dir: str | Path) -> list[str]:
+    """The splits of a valid folder whose table has no label columns."""
+    labels = read_manifest(data_dir).get("labels") or []
+    return [
+        split
+        for split in present_splits(data_dir)
+        if not labels or labels[0] not in read_table(Path(data_dir) / split / TABLE_FILE)[0]
+    ]
+
+
+def training_problems(data_dir: str | Path) -> list[str]:
+    """What a valid folder lacks to be trained on: all three splits, labelled."""
+    problems = []
+    missing = [split for split in SPLITS if split not in present_splits(data_dir)]
+    if missing:
+        problems.append(f"{', '.join(missing)}: missing split folder (training needs {SPLITS})")
+    if not read_manifest(data_dir).get("labels"):
+        problems.append(f"{MANIFEST_FILE}: no key 'labels' (training needs the label names)")
+    else:
+        for split in unlabelled_splits(data_dir):
+            problems.append(f"{split}/{TABLE_FILE}: no label columns (training needs labels)")
     return problems

@@ -15,7 +15,7 @@ import torch
 from univa.data.datamodule import UniVADataModule
 from univa.data.dataset import EmotionDataset
 from univa.data.dialogue_text import SplitText, Utterance
-from univa.data.folder_check import validate_dataset
+from univa.data.folder_check import training_problems, validate_dataset
 from univa.data.folder_format import FolderSplit, read_folder_split, read_manifest
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
@@ -52,11 +52,13 @@ class FolderDataModule(UniVADataModule):
         super().__init__(data_dir, **kwargs)
         self.name = Path(data_dir).name
         self.labels = []
+        self.feature_provenance: dict[str, dict[str, str]] = {}  # the manifest's `features`
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
         problems = validate_dataset(self.data_dir)
+        problems = problems or training_problems(self.data_dir)
         if problems:
             raise InputError(
                 f"dataset.data_dir={self.data_dir} is not a valid univa dataset "
@@ -66,6 +68,7 @@ class FolderDataModule(UniVADataModule):
         manifest = read_manifest(self.data_dir)
         self.name, self.labels = manifest["name"], list(manifest["labels"])
         self.label_va = manifest.get("label_va", {})
+        self.feature_provenance = manifest.get("features", {})
         tokenizer = None if is_glove(self.text_encoder) else load_tokenizer(self.text_encoder)
         for split in SPLITS:
             self.datasets[split] = self._read_folder_split(split, tokenizer)

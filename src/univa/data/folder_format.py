@@ -2,9 +2,10 @@
 the reader of one split.
 
 A split is `utterances.csv` (one row per utterance: ids, optional dialogue and turn, optional
-raw text, 0/1 label columns, optional VA scores) beside one `<modality>.npy` (N, L, D) float32
+raw text, 0/1 label columns unless the data is unlabelled, optional VA scores) beside one `<modality>.npy` (N, L, D) float32
 array per feature modality with its `<modality>_lengths.npy` (N,) or `<modality>_mask.npy`
-(N, L). Arrays are memory-mapped (`allow_pickle=False`), so a large split is never held twice.
+(N, L). A folder holds any of the splits train, valid and test (training needs all three,
+labelled); new data to predict on is often one unlabelled split. Arrays are memory-mapped (`allow_pickle=False`), so a large split is never held twice.
 The reader trusts a folder that `univa.data.folder_check.validate_dataset` passed.
 """
 
@@ -24,7 +25,9 @@ FORMAT_NAME = "univa-dataset"
 FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 TABLE_FILE = "utterances.csv"
-REQUIRED_KEYS: tuple[str, ...] = ("format", "format_version", "name", "labels", "modalities")
+REQUIRED_KEYS: tuple[str, ...] = ("format", "format_version", "name", "modalities")
+# a modality's optional provenance in the manifest's `features`: what computed its features
+PROVENANCE_KEYS: tuple[str, ...] = ("extractor", "version", "feature_set", "level", "notes")
 UTT_ID, DIALOGUE_ID, TURN, TEXT = "utt_id", "dialogue_id", "turn", "text"
 VA_COLUMNS: tuple[str, ...] = ("valence", "arousal")
 
@@ -42,6 +45,11 @@ def lengths_file(modality: str) -> str:
 def mask_file(modality: str) -> str:
     """File name of a modality's (N, L) 0/1 mask of real steps (when they are not a prefix)."""
     return f"{modality}_mask.npy"
+
+
+def present_splits(data_dir: str | Path) -> list[str]:
+    """The splits (train, valid, test, in that order) whose folder `data_dir` holds."""
+    return [split for split in SPLITS if (Path(data_dir) / split).is_dir()]
 
 
 def va_columns(modality: str) -> tuple[str, str]:
@@ -106,18 +114,19 @@ class FolderSplit:
 
     `features[m]` (N, L, D) float32 maps the file; `masks[m]` (N, L) float32 marks real steps;
     `va[m]` (N, 2) holds the raw scores of the modalities whose columns the table has;
-    `labels` (N, C) float32 follows the manifest's label order. Without dialogue columns each
-    utterance is its own dialogue (`dialogue_ids` = `utt_ids`, `turns` all 0).
+    `labels` (N, C) float32 follows the manifest's label order, None when the table has no
+    label columns (new data to predict on). Without dialogue columns each utterance is its own
+    dialogue (`dialogue_ids` = `utt_ids`, `turns` all 0).
     """
 
     columns: dict[str, list[str]]
-    labels: np.ndarray
+    labels: np.ndarray | None
     features: dict[str, np.ndarray]
     masks: dict[str, np.ndarray]
     va: dict[str, np.ndarray]
 
     def __len__(self) -> int:
-        return self.labels.shape[0]
+        return len(self.columns[UTT_ID])
 
     @property
     def utt_ids(self) -> list[str]:
@@ -156,9 +165,12 @@ def read_folder_split(data_dir: str | Path, split: str) -> FolderSplit:
     split_dir = Path(data_dir) / split
     header, rows = read_table(split_dir / TABLE_FILE)
     columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
-    labels = np.array(
-        [[float(v) for v in columns[label]] for label in manifest["labels"]], dtype=np.float32
-    ).T.reshape(len(rows), len(manifest["labels"]))
+    names = manifest.get("labels", [])
+    labels = None
+    if names and names[0] in columns:  # validated: all label columns or none
+        labels = np.array(
+            [[float(v) for v in columns[label]] for label in names], dtype=np.float32
+        ).T.reshape(len(rows), len(names))
     features, masks = {}, {}
     for modality in manifest["modalities"]:
         features[modality] = load_array(split_dir / features_file(modality))

@@ -123,12 +123,13 @@ def write_dataset(
 ) -> Path:
     """Write a dataset folder in the generic format at `out` and return its path.
 
-    `manifest` holds at least `name` and `labels` (optional `language`, `label_va`,
-    `text_encoder`); `format`, `format_version` and the `modalities` widths are filled in.
-    `splits` maps train, valid and test to {"table": DataFrame or column -> values,
-    "features": {modality: (N, L, D) array or list of N (L_i, D) arrays}, optional "labels"
-    (N, C) 0/1, "lengths" {modality: (N,)}, "masks" {modality: (N, L)}}. A padded array
-    given without lengths or mask counts every step as real. Refuses an existing non-empty
+    `manifest` holds at least `name` (optional `labels`, `language`, `label_va`,
+    `text_encoder`, `features`); `format`, `format_version` and the `modalities` widths are
+    filled in. `splits` maps one or more of train, valid and test (training needs all three,
+    labelled; new data to predict on needs none of that) to {"table": DataFrame or column ->
+    values, "features": {modality: (N, L, D) array or list of N (L_i, D) arrays}, optional
+    "labels" (N, C) 0/1, "lengths" {modality: (N,)}, "masks" {modality: (N, L)}}. A padded
+    array given without lengths or mask counts every step as real. Refuses an existing non-empty
     `out`, and anything the validator would refuse (all its problems in one error).
     """
     out = Path(out)
@@ -136,18 +137,16 @@ def write_dataset(
         raise InputError(
             f"write_dataset: {out} exists and is not an empty folder; not overwriting it"
         )
-    missing = [split for split in SPLITS if split not in splits]
     unknown = [split for split in splits if split not in SPLITS]
-    if missing or unknown:
+    if unknown or not splits:
         raise InputError(
-            f"write_dataset: splits must be exactly {list(SPLITS)}; missing {missing}, "
-            f"unknown {unknown}"
+            f"write_dataset: splits are one or more of {list(SPLITS)}; got {list(splits)}"
         )
     labels = list(manifest.get("labels", []))
     try:
         with building_folder(out, last=MANIFEST_FILE) as tmp:  # the manifest moves in last
             widths: dict[str, int] = {}
-            for split in SPLITS:
+            for split in [split for split in SPLITS if split in splits]:
                 widths |= _write_split(tmp / split, split, splits[split], labels)
             given = dict(manifest.get("modalities", {}))
             complete = {

@@ -1,7 +1,9 @@
 """A trained UniVA network as a self-describing folder anyone can load: tensors and JSON, no pickle.
 
-`univa.export` writes the folder from a checkpoint; `load_pretrained` reads it back, from a local
-folder or a Hugging Face hub id (fetched with `huggingface_hub.snapshot_download`). The folder:
+`univa.export` writes the folder from a checkpoint, to be read back from a local
+folder or a Hugging Face hub id (fetched with `huggingface_hub.snapshot_download`); `load_network`
+builds its network (`univa.inference.load_pretrained` wraps it with what predicting needs). The
+folder:
 
 - `model.safetensors`: the network's tensors only (a PLM's included), shared tensors once;
 - `config.json`: `format`, `format_version`, the `UniVAConfig` fields (`network`), the thresholds
@@ -175,16 +177,10 @@ def load_weights(model: UniVA, path: Path) -> None:
     model.load_state_dict(state, strict=False)  # the checks above are the strict ones
 
 
-def load_pretrained(source: str | Path) -> UniVA:
-    """The network of a folder written by `univa.export` (or a hub id), ready, in eval mode.
-
-    Besides `config` (its `UniVAConfig`; on the PLM path `text_encoder` names the folder's
-    `text_encoder/`), it carries `thresholds` (label -> the threshold to decide at, the tuned
-    ones when the run tuned them), `data_settings` (the checkpoint's record, or None),
-    `pretrained` (the whole `config.json`) and `pretrained_folder`. Its output's `preds` are
-    decided at `config.threshold`; `univa.predict` decides at `thresholds`, as
-    `out["probs"] > torch.tensor([model.thresholds[label] for label in model.config.labels])`.
-    """
+def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any], Path]:
+    """The network of a folder written by `univa.export` (or a hub id), ready, in eval mode,
+    with the folder's whole `config.json` and the local folder it was read from. On the PLM
+    path its `config.text_encoder` names the folder's `text_encoder/`."""
     folder = resolve(source)
     stored = read_config(folder)
     config = _network_config(folder, stored["network"])
@@ -205,22 +201,17 @@ def load_pretrained(source: str | Path) -> UniVA:
         ) from error
     load_weights(model, folder / WEIGHTS_FILE)
     model.eval()
-    model.thresholds = _thresholds(stored, config, folder / CONFIG_FILE)
-    model.data_settings = stored.get("data_settings")
-    model.pretrained = stored
-    model.pretrained_folder = folder
-    return model
+    return model, stored, folder
 
 
-def _thresholds(stored: dict[str, Any], config: UniVAConfig, path: Path) -> dict[str, float]:
-    """Label -> threshold: the tuned ones the folder records, else the network's fixed one."""
+def recorded_thresholds(stored: dict[str, Any], labels: list[str], path: Path) -> dict | None:
+    """The `tuned` thresholds (label -> value) a folder's `config.json` records, checked to
+    name `labels` with numbers in [0, 1]; None when the run tuned none."""
     tuned = (stored.get("thresholds") or {}).get("tuned")
     if tuned is None:
-        return dict.fromkeys(config.labels, float(config.threshold))
-    if not isinstance(tuned, dict) or sorted(tuned) != sorted(config.labels):
-        raise InputError(
-            f"{path}: tuned thresholds {tuned!r} do not name the labels {config.labels}"
-        )
+        return None
+    if not isinstance(tuned, dict) or sorted(tuned) != sorted(labels):
+        raise InputError(f"{path}: tuned thresholds {tuned!r} do not name the labels {labels}")
     bad = [
         f"{k}={v!r}"
         for k, v in tuned.items()
@@ -228,4 +219,4 @@ def _thresholds(stored: dict[str, Any], config: UniVAConfig, path: Path) -> dict
     ]
     if bad:
         raise InputError(f"{path}: tuned thresholds {', '.join(bad)} are not numbers in [0, 1]")
-    return {label: float(tuned[label]) for label in config.labels}
+    return {label: float(tuned[label]) for label in labels}

@@ -16,6 +16,7 @@ from torchmetrics.functional.classification import multilabel_confusion_matrix, 
 
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError
+from univa.metrics import predict_at as predict_at  # its home before
 from univa.model import UniVA
 from univa.report.options import AnalysisOptions as AnalysisOptions  # its home before
 from univa.report.options import ThresholdGridOptions as ThresholdGridOptions
@@ -84,15 +85,6 @@ def threshold_grid(start: float, stop: float, steps: int, include: float) -> tor
         )
     grid = torch.linspace(start, stop, steps, dtype=torch.float64)
     return torch.unique(torch.cat([grid, torch.tensor([include], dtype=torch.float64)]))
-
-
-def predict_at(probs: torch.Tensor, thresholds: torch.Tensor | float) -> torch.Tensor:
-    """0/1 predictions: label c iff its probability exceeds its threshold (a scalar or (C,)).
-
-    Compared in the probabilities' dtype, as the model compares `probs > threshold`: a float32
-    probability of 0.18 is not above the threshold 0.18.
-    """
-    return (probs > torch.as_tensor(thresholds, dtype=probs.dtype)).long()
 
 
 def f1_by_threshold(

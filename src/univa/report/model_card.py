@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from univa.data.folder_format import PROVENANCE_KEYS
 from univa.vocabulary import METRIC_FORMATS, format_metric, is_glove, metric_name
 
 CITATION = """@inproceedings{zheng2024univa,
@@ -40,10 +41,21 @@ def _training(config: dict[str, Any], run: dict[str, Any]) -> list[str]:
         f"- dataset: {dataset}; VA normalisation: {data.get('va_norm', 'not recorded')}",
         f"- labels, in output order: {', '.join(network['labels'])}",
         f"- modalities and feature widths: {widths}",
+        *_provenance(config.get("features") or {}),
         f"- text encoder: {network['text_encoder']}",
         how,
         f"- exported from: `{run['checkpoint']}`",
     ]
+
+
+def _provenance(features: dict[str, Any]) -> list[str]:
+    """One line per modality whose training data declared what computed its features."""
+    lines = []
+    for modality, spec in features.items():
+        declared = [f"{key} {spec[key]}" for key in PROVENANCE_KEYS if spec.get(key)]
+        if declared:
+            lines.append(f"- {modality} features: {'; '.join(declared)}")
+    return lines
 
 
 def _metrics(results: dict[str, Any] | None, checkpoint: str) -> list[str]:
@@ -94,8 +106,8 @@ def _thresholds(config: dict[str, Any]) -> str:
 
 def model_card(config: dict[str, Any], run: dict[str, Any], results: dict[str, Any] | None) -> str:
     """The card's Markdown. `run`: `checkpoint`, `preset` and `overrides` of the training run."""
-    name = config.get("data_settings", {}) or {}
-    title = f"UniVA on {name.get('dataset', 'an unrecorded dataset')}"
+    data = config.get("data_settings", {}) or {}
+    title = f"UniVA on {data.get('name') or data.get('dataset') or 'an unrecorded dataset'}"
     return "\n".join(
         [
             "---",
@@ -120,18 +132,21 @@ def model_card(config: dict[str, Any], run: dict[str, Any], results: dict[str, A
             "",
             "## Use",
             "",
+            "New data is a dataset folder in univa's generic format (labels not needed) "
+            "holding the features listed above; predictions are decided at the thresholds "
+            "above.",
+            "",
             "```python",
             "import univa",
             "",
-            'model = univa.load_pretrained("THIS_FOLDER_OR_ORG/NAME")  # nn.Module, eval mode',
-            "model.config.labels, model.thresholds, model.data_settings",
-            "# out = model(batch): out['preds'] are decided at model.config.threshold; predict",
-            "# decides at model.thresholds (the tuned ones, if any): out['probs'] > those",
+            'model = univa.load_pretrained("THIS_FOLDER_OR_ORG/NAME")',
+            "model.labels, model.thresholds, model.feature_spec",
+            'predictions = model.predict("NEW_DATA")  # pandas: utt_id, prob_<label>, pred_<label>',
             "```",
             "",
             "```bash",
-            "python -m univa.predict pretrained=THIS_FOLDER output=preds.csv",
-            "python -m univa.evaluate pretrained=THIS_FOLDER",
+            "python -m univa.predict pretrained=THIS_FOLDER input=NEW_DATA output=preds.csv",
+            "python -m univa.evaluate pretrained=THIS_FOLDER dataset.data_dir=LABELLED_DATA",
             "```",
             "",
             "## Citation",

@@ -72,6 +72,7 @@ def record(datamodule: LightningDataModule) -> dict[str, Any] | None:
     read = set(datamodule.input_dims) | ({"text"} if not is_glove(text_encoder) else set())
     settings: dict[str, Any] = {
         "dataset": group,
+        "name": str(datamodule.name),
         "data_dir": str(Path(datamodule.data_dir).resolve()),
         "text_encoder": text_encoder,
         "va_norm": str(datamodule.va_norm),
@@ -80,6 +81,9 @@ def record(datamodule: LightningDataModule) -> dict[str, Any] | None:
     for name in ("flavor", "size", "seed"):  # the synthetic dataset's
         if hasattr(datamodule, name):
             settings[name] = getattr(datamodule, name)
+    provenance = getattr(datamodule, "feature_provenance", None)
+    if provenance:  # what computed each modality's features, as the dataset declares it
+        settings["features"] = {m: dict(entry) for m, entry in provenance.items()}
     return settings
 
 
@@ -150,4 +154,9 @@ def dataset_config(cfg: DictConfig, settings: Any, path: Path) -> DictConfig:
         for name in fields:
             if name in settings and not given & set(FIELD_OVERRIDES[name]):
                 cfg.dataset[name] = settings[name]
+    if cfg.dataset.get("data_dir") is None:  # an exported model records no local path
+        raise InputError(
+            f"{path} records no data folder of its dataset ({settings['dataset']}): give "
+            "dataset.data_dir=DIR, the labelled data to score, or label new data with input=DIR"
+        )
     return cfg

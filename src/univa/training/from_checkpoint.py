@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, UsageError
-from univa.model.pretrained import CONFIG_FILE, load_pretrained, resolve
+from univa.model.pretrained import CONFIG_FILE, load_network, resolve
 from univa.training.data_settings import dataset_config, user_overrides
 from univa.training.lit_module import UniVALitModule, load_error_reason
 from univa.vocabulary import is_glove
@@ -115,15 +115,15 @@ def load_module(path: Path) -> UniVALitModule:
 def load_pretrained_module(folder: Path) -> UniVALitModule:
     """The network of an exported folder in a module that evaluates it, with its loss options;
     on the PLM path its data settings read the text with the folder's own tokenizer."""
-    network = load_pretrained(folder)
+    network, stored, _ = load_network(folder)
     config = network.config
-    training = network.pretrained.get("training") or {}
+    training = stored.get("training") or {}
     if not isinstance(training, dict):
         raise InputError(f"{folder / CONFIG_FILE}: its training options are not a mapping")
     module = UniVALitModule(
         config.labels, config.input_dims, config.max_lens, network=network, **training
     )
-    settings = network.data_settings
+    settings = stored.get("data_settings")
     if isinstance(settings, dict) and not is_glove(config.text_encoder):
         settings = {**settings, "text_encoder": config.text_encoder}  # the folder's text_encoder/
     module.data_settings = settings

@@ -106,7 +106,7 @@ class UniVALitModule(L.LightningModule):
         network: UniVA | None = None,
         **options: Any,
     ) -> None:
-        """`network`, a trained UniVA (`univa.model.pretrained.load_pretrained`), is used as it
+        """`network`, a trained UniVA (`univa.model.pretrained.load_network`), is used as it
         is instead of building one from the options (which then only set the losses)."""
         super().__init__()
         self.save_hyperparameters(ignore=["network"])
