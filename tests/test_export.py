@@ -66,7 +66,7 @@ def test_pretrained_predicts_as_the_checkpoint_offline(
     root, results, checkpoint, folder = exported
     from_checkpoint = tmp_path / "checkpoint.csv"
     predict(compose_task("predict", root, f"ckpt_path={checkpoint}", f"output={from_checkpoint}"))
-    source = Path(univa.load_pretrained(folder).data_settings["text_encoder"])
+    source = Path(torch.load(checkpoint, weights_only=True)["univa_data"]["text_encoder"])
     moved = tmp_path / "moved"
     if source.is_dir():  # the PLM path: the tiny text model generated beside the data
         shutil.move(source, moved)
@@ -150,12 +150,16 @@ def test_the_card_shows_no_metrics_of_another_checkpoint_and_no_invented_overrid
 def test_load_pretrained_is_a_ready_network_in_eval_mode(exported) -> None:
     _, results, checkpoint, folder = exported
     model = univa.load_pretrained(folder)
-    assert isinstance(model, torch.nn.Module) and not model.training
-    assert model.config.labels == list(results["test"]["per_label_f1"])
+    assert isinstance(model, univa.TrainedModel) and not model.network.training
+    assert model.labels == list(results["test"]["per_label_f1"])
     assert model.thresholds == results["tuned"]["thresholds"]
-    assert model.data_settings == torch.load(checkpoint, weights_only=True)["univa_data"]
+    assert "per_label thresholds tuned on validation" in model.threshold_source
+    recorded = torch.load(checkpoint, weights_only=True)["univa_data"]
+    assert model.data_settings == {k: v for k, v in recorded.items() if k != "data_dir"} | {
+        "text_encoder": Path(recorded["text_encoder"]).name  # the tiny PLM's folder name
+    }
     stored = torch.load(checkpoint, weights_only=True)["state_dict"]
-    for name, tensor in model.state_dict().items():
+    for name, tensor in model.network.state_dict().items():
         assert torch.equal(tensor, stored[f"model.{name}"]), name
 
 
@@ -190,7 +194,7 @@ def test_a_hub_id_is_fetched_through_snapshot_download(tmp_path: Path, monkeypat
     monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot_download)
     model = univa.load_pretrained("someone/univa-tiny")
     assert asked == ["someone/univa-tiny"]
-    assert model.config.labels == LABELS and not model.training
+    assert model.labels == LABELS and not model.network.training
     assert model.thresholds == dict.fromkeys(LABELS, 0.18)
 
 
