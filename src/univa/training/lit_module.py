@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,13 +34,17 @@ def unknown_options_message(unknown: dict[str, Any]) -> str:
     return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
+# torch's request, in a weights-only refusal, for an issue about the refused file
+TORCH_ISSUE_ADVICE = r"Please file an issue with the following so that[^:]*:\s*"
+
+
 def load_error_reason(error: BaseException) -> str:
     """Why torch could not load a file, in one line. A weights-only refusal names what it
-    refused, without torch's advice to load the file unsafely."""
+    refused, without torch's advice to load the file unsafely or to file an issue."""
     text = str(error)
     if text.startswith("Weights only load failed"):
         details = [
-            line
+            re.sub(TORCH_ISSUE_ADVICE, "", line)
             for line in text.splitlines()[1:]
             if line.strip() and not line.startswith("Check the documentation")
         ]
