@@ -190,10 +190,8 @@ def _fit_and_test_module(
         "best_checkpoint": best_path,
         "seed": int(cfg.seed),
     }
-    if cfg.get("test", True):
-        trainer.test(
-            module, datamodule=datamodule, ckpt_path=best_path, verbose=False, weights_only=True
-        )
+    if cfg.get("test", True):  # the module holds the best weights now: no second restore
+        trainer.test(module, datamodule=datamodule, verbose=False)
         results["test"] = module.last_summary["test"]
         test_labels = datamodule.split_labels("test")
         results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)
