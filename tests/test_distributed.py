@@ -122,6 +122,8 @@ def test_two_process_ddp_multirun_counts_every_test_utterance_once(tmp_path: Pat
     }
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "sync_dist" not in done.stderr  # Lightning's advice: every epoch value is reduced
+    assert done.stderr.count("Restoring states") == 2  # each job's best checkpoint, once
     (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
     assert [job.name for job in jobs] == ["0", "1"]

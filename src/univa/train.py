@@ -123,13 +123,14 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     from univa.training.from_checkpoint import build_datamodule
     from univa.training.lit_module import network_inputs
 
-    if "LOCAL_RANK" not in os.environ:  # once, in the launching process
-        print_config_tree(cfg)
     datamodule = build_datamodule(cfg)
-    # seeded after the data: generating or caching it must not change the initial weights
-    L.seed_everything(cfg.seed, workers=True)
     chosen = "model.modalities" in user_overrides()
     spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities), chosen)
+    # after the data is read and checked: an error in it is the one line a failed run prints
+    if "LOCAL_RANK" not in os.environ:  # once, in the launching process
+        print_config_tree(cfg)
+    # seeded after the data: generating or caching it must not change the initial weights
+    L.seed_everything(cfg.seed, workers=True)
     module = instantiate(cfg.model, _convert_="all", **spec)
     if resume:
         resume.check_fits(module)
@@ -189,10 +190,8 @@ def _fit_and_test_module(
         "best_checkpoint": best_path,
         "seed": int(cfg.seed),
     }
-    if cfg.get("test", True):
-        trainer.test(
-            module, datamodule=datamodule, ckpt_path=best_path, verbose=False, weights_only=True
-        )
+    if cfg.get("test", True):  # the module holds the best weights now: no second restore
+        trainer.test(module, datamodule=datamodule, verbose=False)
         results["test"] = module.last_summary["test"]
         test_labels = datamodule.split_labels("test")
         results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)

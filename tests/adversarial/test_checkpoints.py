@@ -344,3 +344,14 @@ def test_a_results_file_of_the_wrong_shape_is_refused(
     with pytest.raises(UniVAError, match=r"results.json: its tuned thresholds are damaged"):
         predict(cfg)
     assert not output.exists()
+
+
+def test_why_a_text_file_does_not_load_leaves_out_torchs_request_for_an_issue(tmp_path) -> None:
+    from univa.training.lit_module import load_error_reason
+
+    path = tmp_path / "notes.pth"
+    path.write_text("x\n")
+    with pytest.raises(Exception) as refused:
+        torch.load(path, weights_only=True)
+    reason = load_error_reason(refused.value)
+    assert "Unsupported operand" in reason and "Please file an issue" not in reason

@@ -11,7 +11,7 @@ from lightning.fabric.accelerators import CUDAAccelerator
 from omegaconf import OmegaConf
 
 from command_line import created_folders, run_in_process, run_subprocess
-from univa.errors import InputError
+from univa.errors import InputError, UsageError
 
 ONE_LINE = re.compile(r"univa\.(train|evaluate|predict): error: [^\n]+")
 
@@ -161,3 +161,24 @@ def test_a_failed_task_removes_its_hydra_only_run_folder(monkeypatch, tmp_path: 
     assert "dataset.batch_size=1" in assert_one_line(failure)
     assert created_folders(tmp_path) == []
     assert (tmp_path / "logs").is_dir()  # paths.log_dir itself is never removed
+
+
+@pytest.mark.slow  # reads the data: seconds
+def test_a_data_error_is_one_line_without_the_config_tree(monkeypatch, capsys, tmp_path) -> None:
+    """The config tree is printed once the data is read and checked: a data error comes alone."""
+    overrides = ("dataset=folder", "dataset.data_dir=nope")
+    line = assert_one_line(run_in_process(monkeypatch, tmp_path, "univa.train", *overrides))
+    assert "dataset.data_dir=nope" in line
+    assert capsys.readouterr().out == ""
+
+
+def test_a_file_that_is_not_a_checkpoint_is_named_so(tmp_path: Path) -> None:
+    """`echo x > bad.ckpt; python -m univa.evaluate ckpt_path=bad.ckpt` (and predict)."""
+    from univa.training.from_checkpoint import load_module
+
+    path = tmp_path / "bad.ckpt"
+    path.write_text("x\n")
+    with pytest.raises(UsageError) as refused:
+        load_module(path)
+    assert f"{path} as a univa checkpoint: it is not a Lightning checkpoint" in str(refused.value)
+    assert "Please file an issue" not in str(refused.value)

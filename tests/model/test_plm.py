@@ -39,3 +39,20 @@ def test_gather_passes_gradients_to_the_kept_states_only() -> None:
     gathered, _ = gather_to_front(states, keep)
     gathered.sum().backward()
     torch.testing.assert_close(states.grad[..., 0], keep.float())
+
+
+def test_loading_a_plm_shows_no_weights_loading_bar(tmp_path, capsys) -> None:
+    """transformers' tqdm "Loading weights" bar is not a line of a run's output."""
+    from transformers import BertConfig, BertModel
+
+    from univa.model.plm import PLMTextEncoder
+
+    config = BertConfig(
+        vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=8, max_position_embeddings=16,
+    )  # fmt: skip
+    BertModel(config).save_pretrained(tmp_path)
+    capsys.readouterr()
+    encoder = PLMTextEncoder(str(tmp_path), hidden_size=4, fc_dropout=0.0)
+    assert encoder.plm.config.hidden_size == 8
+    assert "Loading weights" not in capsys.readouterr().err

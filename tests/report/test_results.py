@@ -83,3 +83,14 @@ def test_config_tree_has_a_branch_per_group_resolved_and_leaves_out_hydra() -> N
     assert "seed" in text and "7" in text
     assert "data_dir: /r/data" in text  # interpolations resolved
     assert "secret_hydra_job" not in text and "hydra" not in text
+
+
+def test_results_of_a_run_without_checkpoints_name_no_best_checkpoint() -> None:
+    """debug=fdr saves no checkpoint: no `best checkpoint  None` line."""
+    console = recorded()
+    print_results_table(
+        {"val": metrics(1.0, 3), "best_checkpoint": None}, Path("r"), console=console
+    )
+    text = console.export_text()
+    assert "None" not in text
+    assert [line.split()[0] for line in text.splitlines()[-1:]] == ["results"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
 from wandb_offline import OfflineRun, offline_runs
 
@@ -227,3 +228,24 @@ def test_wandb_settings_come_from_the_usual_environment_variables(tmp_path: Path
     (run,) = offline_runs(tmp_path / "logs")
     assert (run.project, run.group, run.name) == ("my_project", "my_group", "my_name")
     assert run.tags == ["first", "second"]
+
+
+def test_a_wandb_run_starts_without_the_anonymous_setting_wandb_warns_of(monkeypatch) -> None:
+    """Lightning passes `anonymous=None`, which wandb answers with 'The anonymous setting has
+    no effect'; univa starts the run without it."""
+    import wandb
+    from lightning.pytorch.loggers import WandbLogger
+
+    from univa.report.tracking import start_tracking
+
+    class StartedError(Exception):
+        pass
+
+    def init(**settings):
+        raise StartedError(settings)
+
+    monkeypatch.setattr(wandb, "init", init)
+    monkeypatch.setattr(wandb, "run", None)
+    with pytest.raises(StartedError) as started:
+        start_tracking([WandbLogger(project="p", mode="offline")], OmegaConf.create({}))
+    assert "anonymous" not in started.value.args[0]

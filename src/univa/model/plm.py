@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import torch
 from torch import nn
 from transformers import AutoModel, PretrainedConfig
+from transformers.utils import logging as hf_logging
 
 from univa.model.pooling import AdditiveAttentionPooling
 
@@ -20,6 +25,28 @@ def gather_to_front(states: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Ten
     mask = torch.gather(keep, 1, order)
     gathered = torch.gather(states, 1, order[..., None].expand(-1, -1, states.shape[-1]))
     return gathered * mask[..., None].to(gathered.dtype), mask.to(states.dtype)
+
+
+# transformers' bar over the weights it reads from disk (not a download: those bars stay)
+WEIGHTS_BAR = "Loading weights"
+
+
+@contextmanager
+def no_weights_loading_bar() -> Iterator[None]:
+    """Hide transformers' "Loading weights" bar, a fraction of a second of a run's stderr;
+    any other bar goes on to the hook set before, if any."""
+    previous = None
+
+    def hook(factory: Any, args: tuple, kwargs: dict) -> Any:
+        if kwargs.get("desc") == WEIGHTS_BAR:
+            kwargs = {**kwargs, "disable": True}
+        return previous(factory, args, kwargs) if previous else factory(*args, **kwargs)
+
+    previous = hf_logging.set_tqdm_hook(hook)
+    try:
+        yield
+    finally:
+        hf_logging.set_tqdm_hook(previous)
 
 
 class PLMTextEncoder(nn.Module):
@@ -40,7 +67,8 @@ class PLMTextEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if plm_config is None:
-            self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
+            with no_weights_loading_bar():
+                self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
         else:
             self.plm = AutoModel.from_config(plm_config)
         pooler = getattr(self.plm, "pooler", None)

@@ -58,10 +58,9 @@ def print_results_table(
         console.print(per_label)
         constant = format_metric("micro_f1", results["test"]["best_constant_micro_f1"])
         console.print(f"best constant prediction on test: {metric_name('micro_f1')} {constant}")
-    where = {
-        "results": str(output_dir / RESULTS_FILE),
-        "best checkpoint": results["best_checkpoint"],
-    }
+    where = {"results": str(output_dir / RESULTS_FILE)}
+    if results.get("best_checkpoint"):  # none without checkpointing (debug=fdr)
+        where["best checkpoint"] = results["best_checkpoint"]
     where |= locations or {}
     width = max(map(len, where)) + 2
     for name, path in where.items():  # whole paths, never cut to the terminal's width

@@ -63,6 +63,9 @@ def start_tracking(loggers: list[Logger], cfg: DictConfig) -> None:
 def _start_wandb_run(logger: WandbLogger) -> None:
     import wandb
 
+    # Lightning always passes `anonymous` (None by default), a setting wandb warns is gone
+    if logger._wandb_init.get("anonymous") is None:
+        logger._wandb_init.pop("anonymous", None)
     try:
         logger.experiment  # noqa: B018 (the property creates the run)
     except wandb.errors.Error as error:

@@ -87,9 +87,10 @@ class EpochThroughput(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         seconds = time.perf_counter() - self._start
         utterances = self._utterances * trainer.world_size
+        # every rank times the same epoch: their mean, reduced once (all ranks run this hook)
         pl_module.log_dict(
             {"train/utterances_per_sec": utterances / seconds, "train/epoch_seconds": seconds},
-            rank_zero_only=True,
+            sync_dist=True,
         )
 
 

@@ -11,6 +11,7 @@ one message.
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -103,12 +104,19 @@ def _incompatibilities(module: UniVALitModule, spec: dict[str, Any]) -> list[str
 
 def load_module(path: Path) -> UniVALitModule:
     """The checkpoint's module and its `data_settings`, read with `weights_only=True`."""
+    convert = (
+        "a file of the original code converts with `python -m univa.convert_reference SRC OUT.ckpt`"
+    )
+    if path.is_file() and not zipfile.is_zipfile(path):  # what torch.save writes
+        raise UsageError(
+            f"cannot load {path} as a univa checkpoint: it is not a Lightning checkpoint (not the "
+            f"zip archive torch saves: another kind of file, or damaged or truncated); {convert}"
+        )
     try:
         return UniVALitModule.load_from_checkpoint(path, map_location="cpu")
     except Exception as error:  # torch and Lightning raise many types for damaged or foreign files
         raise UsageError(
-            f"cannot load {path} as a univa checkpoint ({load_error_reason(error)}); a file "
-            "of the original code converts with `python -m univa.convert_reference SRC OUT.ckpt`"
+            f"cannot load {path} as a univa checkpoint ({load_error_reason(error)}); {convert}"
         ) from error
 
 

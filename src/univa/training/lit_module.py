@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,13 +34,17 @@ def unknown_options_message(unknown: dict[str, Any]) -> str:
     return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
+# torch's request, in a weights-only refusal, for an issue about the refused file
+TORCH_ISSUE_ADVICE = r"Please file an issue with the following so that[^:]*:\s*"
+
+
 def load_error_reason(error: BaseException) -> str:
     """Why torch could not load a file, in one line. A weights-only refusal names what it
-    refused, without torch's advice to load the file unsafely."""
+    refused, without torch's advice to load the file unsafely or to file an issue."""
     text = str(error)
     if text.startswith("Weights only load failed"):
         details = [
-            line
+            re.sub(TORCH_ISSUE_ADVICE, "", line)
             for line in text.splitlines()[1:]
             if line.strip() and not line.startswith("Check the documentation")
         ]
@@ -153,13 +158,19 @@ class UniVALitModule(L.LightningModule):
     def _shared_step(self, batch: Batch, stage: str) -> dict[str, torch.Tensor]:
         out = self(batch)
         losses = self.compute_losses(batch, out)
-        batch_size = batch["labels"].shape[0]
+        logged = {f"{stage}/loss_{name}": value for name, value in losses.items()}
+        if stage == "train":  # each step this rank's batch (logged by rank 0): no all-reduce
+            self.log_dict(
+                {f"{key}_step": v for key, v in logged.items()}, on_step=True, on_epoch=False
+            )
+            logged = {f"{key}_epoch": value for key, value in logged.items()}
+        # the epoch's mean over the utterances of all ranks, reduced once at the epoch's end
         self.log_dict(
-            {f"{stage}/loss_{name}": value for name, value in losses.items()},
-            on_step=stage == "train",
+            logged,
+            on_step=False,
             on_epoch=True,
-            batch_size=batch_size,
-            sync_dist=stage != "train",
+            batch_size=batch["labels"].shape[0],
+            sync_dist=True,
         )
         if stage in self.metrics:
             self.metrics[stage].update(out["preds"], batch["labels"].long())
