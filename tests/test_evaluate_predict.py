@@ -162,10 +162,14 @@ def test_evaluate_scores_the_data_the_checkpoint_was_trained_on(trained, tmp_pat
 
 
 def test_evaluate_composes_the_groups_of_train() -> None:
-    """evaluate.yaml copies train.yaml's defaults list (see its header): keep them alike."""
-    evaluate_yaml = OmegaConf.load(Path(CONFIG_DIR) / "evaluate.yaml")
-    train_yaml = OmegaConf.load(Path(CONFIG_DIR) / "train.yaml")
-    assert evaluate_yaml.defaults == train_yaml.defaults
+    """evaluate.yaml copies train.yaml's defaults list (see its header): keep them alike, but
+    for the command's own `--help` text."""
+
+    def groups(name: str) -> list:
+        defaults = OmegaConf.load(Path(CONFIG_DIR) / name).defaults
+        return [entry for entry in defaults if "override hydra/help" not in entry]
+
+    assert groups("evaluate.yaml") == groups("train.yaml")
 
 
 def test_predict_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -210,7 +210,7 @@ def test_a_folder_model_scoring_a_split_asks_for_its_data(
     model_folder: Path, tmp_path: Path
 ) -> None:
     cfg = compose_task("predict", tmp_path, f"pretrained={model_folder}", "output=p.csv")
-    with pytest.raises(InputError, match=r"records no data folder .*give dataset.data_dir=DIR"):
+    with pytest.raises(InputError, match=r"records no data folder .*: give dataset.data_dir=DIR"):
         predict(cfg)
 
 

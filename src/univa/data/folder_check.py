@@ -390,7 +390,9 @@ def training_problems(data_dir: str | Path) -> list[str]:
     problems = []
     missing = [split for split in SPLITS if split not in present_splits(data_dir)]
     if missing:
-        problems.append(f"{', '.join(missing)}: missing split folder (training needs {SPLITS})")
+        problems.append(
+            f"no {', '.join(missing)} split folder (training needs train/, valid/ and test/)"
+        )
     if not read_manifest(data_dir).get("labels"):
         problems.append(f"{MANIFEST_FILE}: no key 'labels' (training needs the label names)")
     else:

@@ -155,8 +155,13 @@ def dataset_config(cfg: DictConfig, settings: Any, path: Path) -> DictConfig:
             if name in settings and not given & set(FIELD_OVERRIDES[name]):
                 cfg.dataset[name] = settings[name]
     if cfg.dataset.get("data_dir") is None:  # an exported model records no local path
+        why = (
+            "records no data folder of its dataset (exported models never do)"
+            if "data_dir" not in settings
+            else "records its data folder, but the command line set paths.data_dir instead"
+        )
         raise InputError(
-            f"{path} records no data folder of its dataset ({settings['dataset']}): give "
-            "dataset.data_dir=DIR, the labelled data to score, or label new data with input=DIR"
+            f"{path} {why}: give dataset.data_dir=DIR, the labelled data to score, or label "
+            "new data with input=DIR"
         )
     return cfg
