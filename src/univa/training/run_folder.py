@@ -313,11 +313,15 @@ def interruption_message(output_dir: Path) -> str:
     if state.is_file():
         parts.append(f"the state reached is in {state}")
     if last.is_file():
-        parts.append(f"resume from the last completed epoch with ckpt_path={last}")
+        parts.append(
+            "continue the run from its last completed epoch with "
+            f"hydra.run.dir={output_dir} ckpt_path=last"
+        )
     elif state.is_file():
         parts.append(
             "no epoch was completed, so there is no last.ckpt to resume from exactly: start the "
-            f"run again in a new folder, or continue mid-epoch with ckpt_path={state}"
+            f"run again in a new folder, or continue mid-epoch with hydra.run.dir={output_dir} "
+            f"ckpt_path={state}"
         )
     else:
         parts.append("no checkpoint was written: start the run again in a new folder")
