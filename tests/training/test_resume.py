@@ -1,6 +1,7 @@
 """Interrupted runs: resumed from `last.ckpt` they end exactly like uninterrupted ones, and a
 SIGTERM leaves a checkpoint and a message saying where to resume."""
 
+import csv
 import json
 import os
 import signal
@@ -14,9 +15,11 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import open_dict
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from univa.errors import InterruptedRunError
 from univa.train import train
+from wandb_offline import offline_runs
 
 RUN = [
     "dataset.size=tiny",
@@ -54,6 +57,17 @@ class SigtermInTheFirstEpoch(Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+class SigtermInTheThirdEpoch(Callback):
+    """A scheduler's SIGTERM at the third epoch's fourth step: `last.ckpt` holds two epochs, and
+    the loggers hold steps after it that the continued run logs again."""
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == 2 and batch_idx == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 @pytest.mark.slow
 def test_resumed_run_ends_exactly_like_an_uninterrupted_one(compose_cfg, tmp_path: Path) -> None:
     def run(name: str, *overrides: str) -> Path:
@@ -78,6 +92,41 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(compose_cfg, tmp_pat
         assert all(torch.equal(expected[key], got[key]) for key in expected), f"epoch {epoch}"
     results = [json.loads((d / "results.json").read_text())["test"] for d in (straight, resumed)]
     assert results[0] == results[1]
+
+
+@pytest.mark.slow
+def test_a_run_continued_in_place_logs_every_epoch_once(
+    compose_cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted in its third epoch and continued as the README says (`hydra.run.dir=<run>
+    ckpt_path=last`): metrics.csv and the TensorBoard events hold every step once (the
+    interrupted run's steps after last.ckpt dropped), and W&B continues the same run."""
+    for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / "wandb_home"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_RUN_ID", raising=False)
+    logged = [*RUN, "logger=many_loggers", "logger.wandb.mode=offline", "analysis.enabled=false"]
+    with pytest.raises(InterruptedRunError):
+        train(compose_cfg(*logged, "+callbacks.term._target_=test_resume.SigtermInTheThirdEpoch"))
+    cfg = compose_cfg(*logged, "ckpt_path=last")  # the same folder
+    train(cfg)
+
+    run_dir = Path(cfg.paths.output_dir)
+    with (run_dir / "csv" / "metrics.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    steps_per_epoch = int(next(row["step"] for row in rows if row["val/micro_f1"])) + 1
+    every_step = list(range(4 * steps_per_epoch))
+    # epoch 4: the best checkpoint's validation after training
+    assert [row["epoch"] for row in rows if row["val/micro_f1"]] == ["0", "1", "2", "3", "4"]
+    assert [int(row["step"]) for row in rows if row["lr-AdamW"]] == every_step
+    events = EventAccumulator(str(run_dir / "tensorboard"), purge_orphaned_data=False)
+    events.Reload()
+    assert [event.step for event in events.Scalars("lr-AdamW")] == every_step
+    validated = [event.step for event in events.Scalars("val/micro_f1")]
+    assert validated == [*(steps_per_epoch * k - 1 for k in (1, 2, 3, 4)), len(every_step)]
+    interrupted, continued = offline_runs(run_dir / "wandb")
+    assert continued.run_id == interrupted.run_id
+    assert min(continued.column("epoch")) == 2
 
 
 @pytest.mark.slow
