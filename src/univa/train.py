@@ -118,7 +118,13 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     import lightning as L
 
     from univa.report.results import print_config_tree
-    from univa.report.tracking import finish_tracking, name_sweep_runs, start_tracking
+    from univa.report.resumed_logs import continue_logs
+    from univa.report.tracking import (
+        continue_wandb_run,
+        finish_tracking,
+        name_sweep_runs,
+        start_tracking,
+    )
     from univa.training.data_settings import user_overrides
     from univa.training.from_checkpoint import build_datamodule
     from univa.training.lit_module import network_inputs
@@ -138,9 +144,13 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
 
     callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
     name_sweep_runs(cfg)
+    if resume:
+        continue_wandb_run(cfg)
     trainer: L.Trainer = instantiate(
         cfg.trainer, callbacks=callbacks, logger=_instantiate_all(cfg.get("logger"))
     )
+    if resume:  # before anything is logged
+        continue_logs(trainer.loggers, resume.step)
     failed = True
     try:
         start_tracking(trainer.loggers, cfg)

@@ -1,6 +1,7 @@
 """Interrupted runs: resumed from `last.ckpt` they end exactly like uninterrupted ones, and a
 SIGTERM leaves a checkpoint and a message saying where to resume."""
 
+import csv
 import json
 import os
 import signal
@@ -14,9 +15,11 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import open_dict
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from univa.errors import InterruptedRunError
 from univa.train import train
+from wandb_offline import offline_runs
 
 RUN = [
     "dataset.size=tiny",
@@ -54,6 +57,17 @@ class SigtermInTheFirstEpoch(Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+class SigtermInTheThirdEpoch(Callback):
+    """A scheduler's SIGTERM at the third epoch's fourth step: `last.ckpt` holds two epochs, and
+    the loggers hold steps after it that the continued run logs again."""
+
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:
+        if trainer.current_epoch == 2 and batch_idx == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
 @pytest.mark.slow
 def test_resumed_run_ends_exactly_like_an_uninterrupted_one(compose_cfg, tmp_path: Path) -> None:
     def run(name: str, *overrides: str) -> Path:
@@ -81,6 +95,41 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(compose_cfg, tmp_pat
 
 
 @pytest.mark.slow
+def test_a_run_continued_in_place_logs_every_epoch_once(
+    compose_cfg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted in its third epoch and continued as the README says (`hydra.run.dir=<run>
+    ckpt_path=last`): metrics.csv and the TensorBoard events hold every step once (the
+    interrupted run's steps after last.ckpt dropped), and W&B continues the same run."""
+    for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / "wandb_home"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_RUN_ID", raising=False)
+    logged = [*RUN, "logger=many_loggers", "logger.wandb.mode=offline", "analysis.enabled=false"]
+    with pytest.raises(InterruptedRunError):
+        train(compose_cfg(*logged, "+callbacks.term._target_=test_resume.SigtermInTheThirdEpoch"))
+    cfg = compose_cfg(*logged, "ckpt_path=last")  # the same folder
+    train(cfg)
+
+    run_dir = Path(cfg.paths.output_dir)
+    with (run_dir / "csv" / "metrics.csv").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    steps_per_epoch = int(next(row["step"] for row in rows if row["val/micro_f1"])) + 1
+    every_step = list(range(4 * steps_per_epoch))
+    # epoch 4: the best checkpoint's validation after training
+    assert [row["epoch"] for row in rows if row["val/micro_f1"]] == ["0", "1", "2", "3", "4"]
+    assert [int(row["step"]) for row in rows if row["lr-AdamW"]] == every_step
+    events = EventAccumulator(str(run_dir / "tensorboard"), purge_orphaned_data=False)
+    events.Reload()
+    assert [event.step for event in events.Scalars("lr-AdamW")] == every_step
+    validated = [event.step for event in events.Scalars("val/micro_f1")]
+    assert validated == [*(steps_per_epoch * k - 1 for k in (1, 2, 3, 4)), len(every_step)]
+    interrupted, continued = offline_runs(run_dir / "wandb")
+    assert continued.run_id == interrupted.run_id
+    assert min(continued.column("epoch")) == 2
+
+
+@pytest.mark.slow
 def test_sigterm_saves_the_state_and_says_where_to_resume(tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "univa.train", f"paths.root_dir={tmp_path}", "dataset.size=tiny",
@@ -92,10 +141,13 @@ def test_sigterm_saves_the_state_and_says_where_to_resume(tmp_path: Path) -> Non
         assert process.poll() is None and time.monotonic() < deadline, "no checkpoint written"
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 1
-    assert "training was interrupted" in stderr and "ckpt_path=" in stderr
     (run_dir,) = tmp_path.glob("logs/train/runs/*")
+    assert "training was interrupted" in stderr
+    assert f"hydra.run.dir={run_dir} ckpt_path=last" in stderr  # as the README continues it
+    # saving the state named Lightning's `weights_only` option, read as an unsafe load
+    assert "weights_only" not in stdout + stderr
     assert (run_dir / "checkpoints" / "on_exception.ckpt").is_file()
     assert not (run_dir / "results.json").exists()
 

@@ -115,11 +115,12 @@ def test_an_interrupted_run_names_only_files_that_exist(tmp_path: Path) -> None:
     message = interruption_message(tmp_path)
     assert "no epoch was completed, so there is no last.ckpt" in message
     assert f"ckpt_path={checkpoints / 'last.ckpt'}" not in message
+    assert f"hydra.run.dir={tmp_path} ckpt_path={checkpoints / 'on_exception.ckpt'}" in message
     (checkpoints / "last.ckpt").write_bytes(b"epoch")
     message = interruption_message(tmp_path)
-    assert f"resume from the last completed epoch with ckpt_path={checkpoints / 'last.ckpt'}" in (
-        message
-    )
+    # in place, as the README continues a run: a bare ckpt_path=PATH starts a new run folder
+    assert f"from its last completed epoch with hydra.run.dir={tmp_path} ckpt_path=last" in message
+    assert f"ckpt_path={checkpoints / 'last.ckpt'}" not in message
 
 
 def test_the_guard_refuses_a_used_folder_before_hydra_writes_into_it(

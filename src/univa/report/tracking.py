@@ -44,6 +44,27 @@ def name_sweep_runs(cfg: DictConfig) -> None:
                 node.name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}"
 
 
+def earlier_wandb_run_id(save_dir: Path) -> str | None:
+    """The id of the newest W&B run in `<save_dir>/wandb` (`[offline-]run-<stamp>-<id>`)."""
+    runs = [path.name for path in (save_dir / "wandb").glob("*run-*-*") if path.is_dir()]
+    if not runs:
+        return None
+    return max(runs, key=lambda name: name.split("run-", 1)[1]).rsplit("-", 1)[1]
+
+
+def continue_wandb_run(cfg: DictConfig) -> None:
+    """Give the W&B logger of a run resumed in its own folder that folder's W&B run id: it
+    continues that run (Lightning's `WandbLogger` resumes with `resume="allow"`) instead of
+    starting another. `logger.wandb.id` and WANDB_RUN_ID win."""
+    for node in (cfg.get("logger") or {}).values():
+        if not _is_wandb(node) or node.get("id") is not None or "WANDB_RUN_ID" in os.environ:
+            continue
+        run_id = earlier_wandb_run_id(Path(str(node.save_dir)))
+        if run_id:
+            with open_dict(node):
+                node.id = run_id
+
+
 def start_tracking(loggers: list[Logger], cfg: DictConfig) -> None:
     """Start the W&B run now, so a missing login fails before training with a fix in the message,
     and record the whole resolved config (not only the module's arguments, and the run's `tags`)

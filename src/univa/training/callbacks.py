@@ -109,7 +109,10 @@ class SaveOnException(Checkpoint):
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
-        trainer.save_checkpoint(self.ckpt_path)
+        # the whole training state, to continue from. Lightning's `weights_only` (what to save,
+        # not how `torch.load` reads it) left unset logs "`weights_only` was not set,
+        # defaulting to `False`", which read as an unsafe load
+        trainer.save_checkpoint(self.ckpt_path, weights_only=False)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         trainer.strategy.remove_checkpoint(self.ckpt_path)

@@ -138,11 +138,13 @@ def check_folder_is_free(output_dir: Path, resume_from: Path | None) -> None:
 
 @dataclass(frozen=True)
 class ResumeCheckpoint:
-    """A checked training checkpoint: the shapes of its weights, to compare with the model."""
+    """A checked training checkpoint: the shapes of its weights, to compare with the model, and
+    the step its run's loggers continue at (what they logged from there on is dropped)."""
 
     path: Path
     shapes: dict[str, tuple[int, ...]]
     data_settings: dict[str, Any] | None = None
+    step: int = 0
 
     @classmethod
     def read(cls, path: Path) -> ResumeCheckpoint:
@@ -180,7 +182,9 @@ class ResumeCheckpoint:
             if isinstance(value, torch.Tensor)
         }
         settings = checkpoint.get(DATA_SETTINGS_KEY)
-        return cls(path, shapes, settings if isinstance(settings, dict) else None)
+        return cls(
+            path, shapes, settings if isinstance(settings, dict) else None, logged_step(checkpoint)
+        )
 
     def check_data(self, datamodule: LightningDataModule) -> None:
         """Refuse to continue a run on other data than it was trained on: the epochs (and the
@@ -221,6 +225,14 @@ class ResumeCheckpoint:
                 f"({len(problems)} differences: {shown}); resume with the run's own model "
                 "overrides"
             )
+
+
+def logged_step(checkpoint: dict) -> int:
+    """The step Lightning logs the checkpoint's next batch at: its batches that stepped (the
+    optimizer steps' count differs under gradient accumulation)."""
+    loops = checkpoint["loops"] if isinstance(checkpoint["loops"], dict) else {}
+    loop = loops.get("fit_loop", {}).get("epoch_loop.state_dict", {})
+    return int(loop.get("_batches_that_stepped", checkpoint.get("global_step", 0)))
 
 
 def _busy_error(output_dir: Path, fd: int) -> RunFolderInUseError:
@@ -313,11 +325,15 @@ def interruption_message(output_dir: Path) -> str:
     if state.is_file():
         parts.append(f"the state reached is in {state}")
     if last.is_file():
-        parts.append(f"resume from the last completed epoch with ckpt_path={last}")
+        parts.append(
+            "continue the run from its last completed epoch with "
+            f"hydra.run.dir={output_dir} ckpt_path=last"
+        )
     elif state.is_file():
         parts.append(
             "no epoch was completed, so there is no last.ckpt to resume from exactly: start the "
-            f"run again in a new folder, or continue mid-epoch with ckpt_path={state}"
+            f"run again in a new folder, or continue mid-epoch with hydra.run.dir={output_dir} "
+            f"ckpt_path={state}"
         )
     else:
         parts.append("no checkpoint was written: start the run again in a new folder")
