@@ -14,7 +14,6 @@ never overwritten.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,7 @@ from omegaconf import DictConfig
 from univa.cli.command import entry_point
 from univa.errors import UsageError
 from univa.files import write_csv
+from univa.safe_json import read_json
 from univa.vocabulary import RESULTS_FILE, SPLITS
 
 # torch and Lightning load when a prediction starts: --help and --cfg answer without them
@@ -50,7 +50,7 @@ def _tuned_for(path: Path, results_file: Path) -> tuple[dict | None, str]:
     otherwise why none apply ("" when the run tuned none)."""
     repair = "repair it, or predict at model.threshold with tuned_thresholds=false"
     try:
-        results = json.loads(results_file.read_text())
+        results = read_json(results_file)
     except (OSError, ValueError) as error:
         raise UsageError(
             f"cannot read {results_file}, where the run's tuned thresholds would be ({error}); "

@@ -11,7 +11,6 @@ those segments: an utterance holds the feature rows whose interval overlaps its 
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from univa.data.records import MOSEI
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
+from univa.safe_json import read_json
 from univa.vocabulary import SPLITS
 
 # The MOSEI labels sequence's columns: sentiment, then the six emotion intensities
@@ -100,8 +100,8 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     if not path.is_file():
         raise InputFileNotFoundError(f"missing splits file {path}")
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        table = read_json(path)
+    except OSError as error:
         raise InputError(f"cannot read {path}: {error} (expected JSON)") from None
     if not isinstance(table, dict) or set(table) != set(SPLITS):
         found = sorted(table) if isinstance(table, dict) else type(table).__name__

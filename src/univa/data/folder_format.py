@@ -11,13 +11,13 @@ The reader trusts a folder that `univa.data.folder_check.validate_dataset` passe
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from univa.errors import InputError, InputFileNotFoundError
+from univa.safe_json import read_json
 from univa.vocabulary import MODALITIES, SPLITS
 
 FORMAT_NAME = "univa-dataset"
@@ -81,10 +81,7 @@ def read_manifest(data_dir: str | Path) -> dict:
             f"{path} not found: dataset.data_dir must be a folder in the univa dataset format "
             f"({hint})"
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{path}: not valid JSON ({error})") from None
+    manifest = read_json(path)
     if not isinstance(manifest, dict):
         raise InputError(f"{path}: must hold a JSON object, got {type(manifest).__name__}")
     version = manifest.get("format_version")

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from transformers import AutoModel, PretrainedConfig
 
+from univa.custom_code import refuse_custom_code
 from univa.model.pooling import AdditiveAttentionPooling
 
 
@@ -40,9 +41,11 @@ class PLMTextEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if plm_config is None:
-            self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
+            refuse_custom_code(name_or_path)
+            plm = AutoModel.from_pretrained(name_or_path, trust_remote_code=False)
+            self.plm = plm.train()  # loads in eval mode
         else:
-            self.plm = AutoModel.from_config(plm_config)
+            self.plm = AutoModel.from_config(plm_config, trust_remote_code=False)
         pooler = getattr(self.plm, "pooler", None)
         if pooler is not None:
             pooler.requires_grad_(False)
