@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from univa.data.npy_file import load_npy
 from univa.errors import InputError, InputFileNotFoundError
 from univa.safe_json import read_json
 from univa.vocabulary import MODALITIES, SPLITS
@@ -52,7 +53,7 @@ def va_columns(modality: str) -> tuple[str, str]:
 def load_array(path: Path) -> np.ndarray:
     """A `.npy` array memory-mapped copy-on-write: pages are read on use, never pickled, and
     torch can wrap it without a copy (a read-only map would make torch warn)."""
-    return np.load(path, mmap_mode="c", allow_pickle=False)
+    return load_npy(path, mmap_mode="c")
 
 
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -140,7 +141,7 @@ class FolderSplit:
 def _mask(split_dir: Path, modality: str, steps: int) -> np.ndarray:
     lengths_path = split_dir / lengths_file(modality)
     if lengths_path.is_file():
-        lengths = np.load(lengths_path, allow_pickle=False)
+        lengths = load_npy(lengths_path)
         return (np.arange(steps)[None, :] < lengths[:, None]).astype(np.float32)
     return np.asarray(load_array(split_dir / mask_file(modality)), dtype=np.float32)
 
