@@ -152,6 +152,7 @@ def predict(cfg: DictConfig) -> Path:
     `cfg.pretrained`) on `cfg.split`."""
     import torch
 
+    from univa.model.finite import refuse_non_finite_probabilities
     from univa.report.analysis import predict_at
     from univa.training.from_checkpoint import (
         build_trainer,
@@ -170,6 +171,7 @@ def predict(cfg: DictConfig) -> Path:
     trainer = build_trainer(cfg, devices=1, num_nodes=1, strategy="auto")
     outputs = trainer.predict(module, dataloaders=datamodule.split_loader(split))
     probs = torch.cat([out["probs"].cpu() for out in outputs])  # compared in the model's dtype
+    refuse_non_finite_probabilities(probs, datamodule.split_utt_ids(split))
     preds = predict_at(probs, thresholds).tolist()
     labels = module.labels
     header = [

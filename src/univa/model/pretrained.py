@@ -27,6 +27,7 @@ from univa.custom_code import load_text_model_config
 from univa.errors import InputError, InputFileNotFoundError
 from univa.files import atomic_write, write_text
 from univa.model.config import UniVAConfig
+from univa.model.finite import refuse_non_finite_weights
 from univa.model.univa import UniVA
 from univa.safe_json import read_json
 from univa.vocabulary import is_glove
@@ -153,6 +154,7 @@ def load_weights(model: UniVA, path: Path) -> None:
         raise InputFileNotFoundError(f"{path.parent}: no {path.name}") from None
     except (OSError, SafetensorError) as error:
         raise InputError(f"cannot read {path} ({' '.join(str(error).split())})") from error
+    refuse_non_finite_weights(state, path)
     own = model.state_dict()
     stored_at = {tensor.data_ptr() for name, tensor in own.items() if name in state}
     problems = []
