@@ -28,6 +28,8 @@ FLOW: tuple[tuple[str, ...], ...] = (
         "univa.errors",
         "univa.conf",
         "univa.files",
+        "univa.safe_json",
+        "univa.custom_code",
         "univa.label_prior",
         "univa.lazy",
     ),

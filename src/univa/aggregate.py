@@ -11,7 +11,6 @@ paper) and `SWEEP_DIR/aggregate.csv`, the only two files this command writes (an
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from univa.files import write_csv, write_text
+from univa.safe_json import read_json
 from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 
 MARKDOWN_FILE = "aggregate.md"
@@ -75,7 +75,7 @@ def collect(sweep_dir: Path, tuned: bool = False) -> tuple[list[Group], list[str
     skipped = []
     for path in sorted(sweep_dir.rglob(RESULTS_FILE)):
         try:
-            results = json.loads(path.read_text())
+            results = read_json(path)
             metrics = results["tuned"]["test"] if tuned else results["test"]
             test = {metric: float(metrics[metric]) for metric in METRIC_FORMATS}
             seed = int(results.get("seed", -1))

@@ -38,6 +38,7 @@ from univa.model.pretrained import (
 from univa.predict import tuned_thresholds
 from univa.report.console import quiet_library_noise
 from univa.report.model_card import model_card
+from univa.safe_json import read_json
 from univa.training.from_checkpoint import load_module
 from univa.training.lit_module import UniVALitModule
 from univa.vocabulary import RESULTS_FILE, is_glove
@@ -131,7 +132,7 @@ def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
         _read_yaml(run_dir / ".hydra" / "hydra.yaml"), "hydra", "runtime", "choices", "preset"
     )
     try:
-        results = json.loads((run_dir / RESULTS_FILE).read_text(encoding="utf-8"))
+        results = read_json(run_dir / RESULTS_FILE)
     except (OSError, ValueError):
         results = None
     return run, results if isinstance(results, dict) else None

@@ -182,7 +182,7 @@ class OriginalUniVA(nn.Module):
         super().__init__()
         self.args = args
         if args.text_plm_checkpoint != GLOVE:
-            self.text_plm = AutoModel.from_pretrained(args.text_plm_path)
+            self.text_plm = AutoModel.from_pretrained(args.text_plm_path, trust_remote_code=False)
             self.text_linear_plm = nn.Sequential(
                 nn.Linear(self.text_plm.config.hidden_size, args.hidden_size),
                 nn.Dropout(args.fc_dropout),

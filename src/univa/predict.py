@@ -17,7 +17,6 @@ overwritten, and the CSV appears whole or not at all.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +26,7 @@ from omegaconf import DictConfig
 from univa.cli.command import entry_point
 from univa.errors import UsageError
 from univa.files import write_csv
+from univa.safe_json import read_json
 from univa.vocabulary import RESULTS_FILE, SPLITS
 
 # torch and Lightning load when a prediction starts: --help and --cfg answer without them
@@ -54,7 +54,7 @@ def _tuned_for(path: Path, results_file: Path) -> tuple[dict | None, str]:
     otherwise why none apply ("" when the run tuned none)."""
     repair = "repair it, or predict at model.threshold with tuned_thresholds=false"
     try:
-        results = json.loads(results_file.read_text())
+        results = read_json(results_file)
     except (OSError, ValueError) as error:
         raise UsageError(
             f"cannot read {results_file}, where the run's tuned thresholds would be ({error}); "
@@ -193,6 +193,7 @@ def predict(cfg: DictConfig) -> Path:
     import torch
 
     from univa.metrics import predict_at
+    from univa.model.finite import refuse_non_finite_probabilities
     from univa.training.from_checkpoint import (
         build_trainer,
         checkpoint_path,
@@ -212,6 +213,7 @@ def predict(cfg: DictConfig) -> Path:
     trainer = build_trainer(cfg, devices=1, num_nodes=1, strategy="auto")
     outputs = trainer.predict(module, dataloaders=datamodule.split_loader(split))
     probs = torch.cat([out["probs"].cpu() for out in outputs])  # compared in the model's dtype
+    refuse_non_finite_probabilities(probs, datamodule.split_utt_ids(split))
     preds = predict_at(probs, thresholds).tolist()
     labels = module.labels
     header = [

@@ -21,6 +21,7 @@ old file intact; editing an entry in place while a run has it mapped is not supp
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 import warnings
 import zipfile
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from univa.data.npy_file import plain_layout
 from univa.files import atomic_write
 
 CACHE_DIR_NAME = ".univa_cache"
@@ -37,10 +39,6 @@ CACHE_FORMAT = 5  # part of every cache key: a new format ignores (and replaces)
 CHECKSUM_KEY = "__checksum__"  # stored in every cache file beside the arrays it covers
 MMAP_MIN_BYTES = 64 * 2**20  # entries this large are memory-mapped instead of read into memory
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # a zip member's signature, name and extra lengths
-_NPY_HEADERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
 
 
 class CacheRebuildWarning(UserWarning):
@@ -90,14 +88,12 @@ def _mapped_member(file, info: zipfile.ZipInfo, path: Path) -> np.ndarray:
         raise _DamagedCacheError(f"member {info.filename} has no local header")
     start = info.header_offset + _LOCAL_HEADER.size + name_size + extra_size
     file.seek(start)
-    read_header = _NPY_HEADERS.get(np.lib.format.read_magic(file))
-    if read_header is None:
-        raise _DamagedCacheError(f"member {info.filename} has an unknown .npy version")
-    shape, fortran_order, dtype = read_header(file)
+    try:
+        shape, fortran_order, dtype = plain_layout(file, info.file_size)
+    except ValueError as error:
+        raise _DamagedCacheError(f"member {info.filename}: {error}") from None
     offset = file.tell()
-    size = dtype.itemsize * int(np.prod(shape))
-    if dtype.hasobject or offset - start + size != info.file_size:
-        raise _DamagedCacheError(f"member {info.filename} does not hold the array it declares")
+    size = dtype.itemsize * math.prod(shape)
     if size == 0:
         return np.zeros(shape, dtype=dtype)
     order = "F" if fortran_order else "C"
@@ -117,11 +113,9 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     """The cached arrays (memory-mapped from `MMAP_MIN_BYTES`), checked against the checksum
     stored with them."""
     try:
-        if path.stat().st_size >= MMAP_MIN_BYTES:
-            arrays = _mapped(path)
-        else:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
+        arrays = _mapped(path)  # every header checked before anything is read
+        if path.stat().st_size < MMAP_MIN_BYTES:
+            arrays = {name: np.array(array) for name, array in arrays.items()}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, struct.error) as error:
         raise _DamagedCacheError(f"unreadable: {type(error).__name__}: {error}") from None
     stored = arrays.pop(CHECKSUM_KEY, None)

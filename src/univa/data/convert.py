@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from univa.data.csd import read_csd, read_splits, utterance_splits
+from univa.data.csd import MAX_STEPS, read_csd, read_splits, utterance_splits
 from univa.data.dialogue_text import read_dialogues, read_split_text
 from univa.data.folder_write import write_dataset
 from univa.data.records import MOSEI, RELEASED, DatasetRecord
@@ -146,10 +146,15 @@ def convert_released(src: str | Path, out: str | Path, name: str | None = None) 
 
 
 def convert_csd(
-    labels: str | Path, modalities: dict[str, str | Path], splits: str | Path, out: str | Path
+    labels: str | Path,
+    modalities: dict[str, str | Path],
+    splits: str | Path,
+    out: str | Path,
+    max_steps: int = MAX_STEPS,
 ) -> Path:
     """Write MOSEI computational sequences to `out`: one row per labelled segment of the labels
-    sequence, each modality's rows cut by its interval, splits from a JSON file of video ids."""
+    sequence, each modality's rows cut by its interval, splits from a JSON file of video ids.
+    A video longer than `max_steps` rows is refused before it is read."""
     check_out_is_free(out)
     if not modalities:
         raise UsageError("give at least one --modality NAME=FILE.csd")
@@ -157,8 +162,8 @@ def convert_csd(
     if unknown:
         raise UsageError(f"--modality names must be among {list(MODALITIES)}, got {unknown}")
     video_splits = read_splits(splits)
-    sequences = {m: read_csd(path) for m, path in modalities.items()}
-    split_data = utterance_splits(read_csd(labels), sequences, video_splits)
+    sequences = {m: read_csd(path, max_steps) for m, path in modalities.items()}
+    split_data = utterance_splits(read_csd(labels, max_steps), sequences, video_splits)
     manifest = MOSEI.manifest() | {"name": "CMU-MOSEI"}
     manifest.pop("text_encoder", None)  # no raw text to read with a PLM
     return write_dataset(out, manifest, split_data)
@@ -192,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a feature sequence: text=..., audio=..., vision=... (repeatable)",
     )  # fmt: skip
     csd.add_argument("--splits", required=True, type=Path, help="JSON: split -> video ids")
+    csd.add_argument(
+        "--max-steps", type=int, default=MAX_STEPS,
+        help=f"the most rows one video of a sequence may hold (default {MAX_STEPS})",
+    )  # fmt: skip
     csd.add_argument("out", type=Path, help="new folder to write")
     return parser
 
@@ -206,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
             names = [name for name, _ in args.modality]
             if len(set(names)) < len(names):
                 raise UsageError(f"each --modality once, got {names}")
-            path = convert_csd(args.labels, dict(args.modality), args.splits, args.out)
+            path = convert_csd(
+                args.labels, dict(args.modality), args.splits, args.out, args.max_steps
+            )
     print(f"wrote {path}")
 
 

@@ -11,7 +11,7 @@ those segments: an utterance holds the feature rows whose interval overlaps its 
 
 from __future__ import annotations
 
-import json
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +20,13 @@ import numpy as np
 
 from univa.data.records import MOSEI
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
+from univa.safe_json import read_json
 from univa.vocabulary import SPLITS
 
 # The MOSEI labels sequence's columns: sentiment, then the six emotion intensities
 MOSEI_EMOTION_COLUMNS = slice(1, 1 + len(MOSEI.labels))
+MAX_STEPS = 1_000_000  # rows of one video: about 2.8 hours of COVAREP at 100 Hz
+MAX_BYTES = 2**31  # what one video's dataset may declare, read as 8-byte floats
 
 
 class CsdRepairWarning(UserWarning):
@@ -48,8 +51,14 @@ def _h5py():
     return h5py
 
 
-def read_csd(path: str | Path) -> Sequence:
-    """Every video of a computational sequence, as float arrays, checked for shape."""
+def read_csd(path: str | Path, max_steps: int = MAX_STEPS) -> Sequence:
+    """Every video of a computational sequence, as float arrays, checked for shape.
+
+    Only what is stored in the file itself is read: a soft or external link (which could lead
+    to another file) is refused unfollowed, and a dataset longer than `max_steps` rows or
+    larger than `MAX_BYTES` is refused before it is read (a few KB of compressed zeros can
+    declare hundreds of GiB).
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileNotFoundError(f"missing computational sequence {path}")
@@ -57,13 +66,14 @@ def read_csd(path: str | Path) -> Sequence:
     try:
         with h5py.File(path, "r") as file:
             roots = list(file.keys())
-            if len(roots) != 1 or "data" not in file[roots[0]]:
+            root = _stored(file, roots[0], path) if len(roots) == 1 else None
+            if root is None or not _has(root, "data"):
                 raise InputKeyError(
                     f"{path}: expected one root group holding data/<video_id>/{{features,"
                     f"intervals}} (the CMU-MultimodalSDK layout), found {roots}"
                 )
-            data = file[roots[0]]["data"]
-            videos = {vid: _video(data[vid], vid, path) for vid in data}
+            data = _stored(root, "data", path, f"{roots[0]}/data")
+            videos = {vid: _video(data, vid, path, max_steps) for vid in data}
     except OSError as error:
         raise InputError(f"cannot read {path}: {error} (not an HDF5 .csd file?)") from None
     if not videos:
@@ -74,16 +84,58 @@ def read_csd(path: str | Path) -> Sequence:
     return Sequence(path, videos)
 
 
-def _video(group, vid: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    if "features" not in group or "intervals" not in group:
+def _has(group, name: str) -> bool:
+    """Whether `group` has a link `name`, without following it (h5py's `in` would)."""
+    return group.id.links.exists(name.encode())
+
+
+def _stored(group, name: str, path: Path, where: str | None = None, kind: str = "group"):
+    """`group[name]`, a group (or a dataset, `kind="dataset"`) stored in this file."""
+    h5py = _h5py()
+    where = where or name
+    if not _has(group, name):
+        raise InputKeyError(f"{path}: no {where}")
+    if group.id.links.get_info(name.encode()).type != h5py.h5l.TYPE_HARD:
+        raise InputError(
+            f"{path}: {where} is a soft or external link; univa reads only what is stored in "
+            "the file itself, and follows no link"
+        )
+    item = group[name]
+    wanted = h5py.Group if kind == "group" else h5py.Dataset
+    if not isinstance(item, wanted):
+        raise InputError(f"{path}: {where} must be a {kind}, it is a {type(item).__name__}")
+    return item
+
+
+def _read_dataset(group, name: str, where: str, path: Path, max_steps: int) -> np.ndarray:
+    """A numeric dataset of `group`, its declared size checked before it is read."""
+    dataset = _stored(group, name, path, where, kind="dataset")
+    if dataset.is_virtual or dataset.external:
+        raise InputError(f"{path}: {where} keeps its values in other files; univa reads none")
+    if dataset.dtype.kind not in "biuf":
+        raise InputError(f"{path}: {where} is not numeric ({dataset.dtype})")
+    shape = dataset.shape or ()
+    declared = 8 * math.prod(shape)  # read as at most 8-byte floats
+    if (shape and shape[0] > max_steps) or declared > MAX_BYTES:
+        raise InputError(
+            f"{path}: {where} declares {shape} {dataset.dtype}, more than univa reads "
+            f"({max_steps} steps, {MAX_BYTES // 2**30} GiB); a longer sequence needs --max-steps"
+        )
+    return dataset[()]
+
+
+def _video(data, vid: str, path: Path, max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    group = _stored(data, vid, path, f"data/{vid}")
+    if not (_has(group, "features") and _has(group, "intervals")):
         raise InputKeyError(
             f"{path}: data/{vid} needs 'features' and 'intervals', has {list(group)}"
         )
-    try:
-        features = np.asarray(group["features"][()], dtype=np.float32)
-        intervals = np.asarray(group["intervals"][()], dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"{path}: data/{vid} is not numeric ({error})") from None
+    features = np.asarray(
+        _read_dataset(group, "features", f"data/{vid}/features", path, max_steps), np.float32
+    )
+    intervals = np.asarray(
+        _read_dataset(group, "intervals", f"data/{vid}/intervals", path, max_steps), np.float64
+    )
     if features.ndim == 1:
         features = features[:, None]
     if features.ndim != 2 or intervals.shape != (len(features), 2):
@@ -100,8 +152,8 @@ def read_splits(path: str | Path) -> dict[str, list[str]]:
     if not path.is_file():
         raise InputFileNotFoundError(f"missing splits file {path}")
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+        table = read_json(path)
+    except OSError as error:
         raise InputError(f"cannot read {path}: {error} (expected JSON)") from None
     if not isinstance(table, dict) or set(table) != set(SPLITS):
         found = sorted(table) if isinstance(table, dict) else type(table).__name__

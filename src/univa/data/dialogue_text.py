@@ -9,12 +9,12 @@ order of `utt_annot.json` (M3ED). On the GloVe path the feature rows follow the 
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from univa import safe_json
 from univa.data.records import DatasetRecord
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
@@ -63,10 +63,10 @@ def read_json(path: Path) -> Any:
     if not path.is_file():
         raise InputFileNotFoundError(f"missing {path} (see the README's 'Data layout')")
     try:
-        return json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+        return safe_json.read_json(path, object_pairs_hook=_unique_keys)
     except _DuplicateKeyError as error:
         raise InputError(f"{path}: {error} (a duplicated utterance or dialogue?)") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:
+    except OSError as error:
         raise InputError(f"cannot read {path}: {error} (truncated or not JSON?)") from error
 
 

@@ -28,6 +28,7 @@ from univa.data.folder_format import (
     read_table,
     va_columns,
 )
+from univa.data.npy_file import load_npy
 from univa.errors import UniVAError
 from univa.vocabulary import MODALITIES, SPLITS
 
@@ -214,7 +215,7 @@ def _check_table(
 
 def _load(path: Path, where: str, problems: list[str]) -> np.ndarray | None:
     try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
+        return load_npy(path, mmap_mode="r")
     except (ValueError, OSError, EOFError) as error:
         problems.append(f"{where}: cannot read it as a .npy array without pickle ({error})")
         return None

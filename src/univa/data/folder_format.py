@@ -12,13 +12,14 @@ The reader trusts a folder that `univa.data.folder_check.validate_dataset` passe
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from univa.data.npy_file import load_npy
 from univa.errors import InputError, InputFileNotFoundError
+from univa.safe_json import read_json
 from univa.vocabulary import MODALITIES, SPLITS
 
 FORMAT_NAME = "univa-dataset"
@@ -60,7 +61,7 @@ def va_columns(modality: str) -> tuple[str, str]:
 def load_array(path: Path) -> np.ndarray:
     """A `.npy` array memory-mapped copy-on-write: pages are read on use, never pickled, and
     torch can wrap it without a copy (a read-only map would make torch warn)."""
-    return np.load(path, mmap_mode="c", allow_pickle=False)
+    return load_npy(path, mmap_mode="c")
 
 
 def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -89,10 +90,7 @@ def read_manifest(data_dir: str | Path) -> dict:
             f"{path} not found: dataset.data_dir must be a folder in the univa dataset format "
             f"({hint})"
         )
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"{path}: not valid JSON ({error})") from None
+    manifest = read_json(path)
     if not isinstance(manifest, dict):
         raise InputError(f"{path}: must hold a JSON object, got {type(manifest).__name__}")
     version = manifest.get("format_version")
@@ -152,7 +150,7 @@ class FolderSplit:
 def _mask(split_dir: Path, modality: str, steps: int) -> np.ndarray:
     lengths_path = split_dir / lengths_file(modality)
     if lengths_path.is_file():
-        lengths = np.load(lengths_path, allow_pickle=False)
+        lengths = load_npy(lengths_path)
         return (np.arange(steps)[None, :] < lengths[:, None]).astype(np.float32)
     return np.asarray(load_array(split_dir / mask_file(modality)), dtype=np.float32)
 

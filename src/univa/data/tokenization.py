@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import torch
 from transformers import AutoTokenizer
 
+from univa.custom_code import refuse_custom_code
 from univa.data.dialogue_text import SplitText
-from univa.errors import InputFileNotFoundError, InputKeyError
+from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
 MAX_SEQ_LEN = 512
 NO_CUT_BELOW = 460  # dialogues with fewer tokens than this are never cut
@@ -37,8 +38,11 @@ class DialogueStyle:
 def load_tokenizer(name_or_path: str):
     """A PLM's tokenizer from a hub name or a local folder (tokenizer files alone suffice)."""
     try:
-        return AutoTokenizer.from_pretrained(name_or_path)
-    except OSError as error:
+        refuse_custom_code(name_or_path)
+        return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
+    except InputError:
+        raise
+    except (OSError, ValueError) as error:
         raise InputFileNotFoundError(
             f"text_encoder={name_or_path!r}: cannot load its tokenizer ({error}). Give a local "
             "folder with the tokenizer files, or a hub name on a machine that can reach the hub."

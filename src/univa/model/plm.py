@@ -11,6 +11,7 @@ from torch import nn
 from transformers import AutoModel, PretrainedConfig
 from transformers.utils import logging as hf_logging
 
+from univa.custom_code import refuse_custom_code
 from univa.model.pooling import AdditiveAttentionPooling
 
 
@@ -67,10 +68,12 @@ class PLMTextEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if plm_config is None:
+            refuse_custom_code(name_or_path)
             with no_weights_loading_bar():
-                self.plm = AutoModel.from_pretrained(name_or_path).train()  # loads in eval mode
+                plm = AutoModel.from_pretrained(name_or_path, trust_remote_code=False)
+            self.plm = plm.train()  # loads in eval mode
         else:
-            self.plm = AutoModel.from_config(plm_config)
+            self.plm = AutoModel.from_config(plm_config, trust_remote_code=False)
         pooler = getattr(self.plm, "pooler", None)
         if pooler is not None:
             pooler.requires_grad_(False)

@@ -24,12 +24,14 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
-from transformers import AutoConfig
 
+from univa.custom_code import load_text_model_config
 from univa.errors import InputError, InputFileNotFoundError
 from univa.files import atomic_write, write_text
 from univa.model.config import UniVAConfig
+from univa.model.finite import refuse_non_finite_weights
 from univa.model.univa import UniVA
+from univa.safe_json import read_json
 from univa.vocabulary import is_glove
 
 FORMAT = "univa-pretrained"
@@ -100,7 +102,7 @@ def read_config(folder: Path) -> dict[str, Any]:
     """`folder/config.json`, checked to be a univa folder of a format this univa reads."""
     path = folder / CONFIG_FILE
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = read_json(path)
     except FileNotFoundError:
         raise InputFileNotFoundError(
             f"{folder}: no {CONFIG_FILE}; not a folder written by univa.export"
@@ -154,6 +156,7 @@ def load_weights(model: UniVA, path: Path) -> None:
         raise InputFileNotFoundError(f"{path.parent}: no {path.name}") from None
     except (OSError, SafetensorError) as error:
         raise InputError(f"cannot read {path} ({' '.join(str(error).split())})") from error
+    refuse_non_finite_weights(state, path)
     own = model.state_dict()
     stored_at = {tensor.data_ptr() for name, tensor in own.items() if name in state}
     problems = []
@@ -187,7 +190,7 @@ def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any], Path]:
     text_model_config = None
     if not is_glove(config.text_encoder) and "text" in config.modalities:
         try:
-            text_model_config = AutoConfig.from_pretrained(folder / TEXT_ENCODER_DIR)
+            text_model_config = load_text_model_config(folder / TEXT_ENCODER_DIR)
         except (OSError, ValueError) as error:
             raise InputFileNotFoundError(
                 f"{folder / TEXT_ENCODER_DIR}: cannot read the text model's config ({error})"

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError, UsageError
+from univa.model.finite import refuse_non_finite_weights
 from univa.model.pretrained import CONFIG_FILE, load_network, resolve
 from univa.training.data_settings import dataset_config, user_overrides
 from univa.training.lit_module import UniVALitModule, load_error_reason
@@ -113,11 +114,13 @@ def load_module(path: Path) -> UniVALitModule:
             f"zip archive torch saves: another kind of file, or damaged or truncated); {convert}"
         )
     try:
-        return UniVALitModule.load_from_checkpoint(path, map_location="cpu")
+        module = UniVALitModule.load_from_checkpoint(path, map_location="cpu")
     except Exception as error:  # torch and Lightning raise many types for damaged or foreign files
         raise UsageError(
             f"cannot load {path} as a univa checkpoint ({load_error_reason(error)}); {convert}"
         ) from error
+    refuse_non_finite_weights(module.state_dict(), path)
+    return module
 
 
 def load_pretrained_module(folder: Path) -> UniVALitModule:
