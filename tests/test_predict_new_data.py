@@ -200,7 +200,9 @@ def test_predictions_stream_and_a_failure_writes_nothing(
 
     model.network.forward = counting
     output = tmp_path / "preds.csv"
-    with pytest.raises(InputError, match=r"non-finite probabilities for test utterances"):
+    with pytest.raises(
+        InputError, match=r"NaN or infinite probabilities for 3 utterance\(s\) \(clip0_3, "
+    ):
         model.write_predictions(new_data(tmp_path / "new"), output, batch_size=3)
     assert seen == [3, 3] and not output.exists()
     assert list(tmp_path.glob(".preds.csv*")) == []

@@ -29,6 +29,7 @@ from univa.errors import InputError
 from univa.files import atomic_write
 from univa.metrics import predict_at
 from univa.model import UniVA, UniVAConfig
+from univa.model.finite import refuse_non_finite_probabilities
 from univa.vocabulary import is_glove
 
 if TYPE_CHECKING:
@@ -115,13 +116,7 @@ class TrainedModel:
             with torch.inference_mode():
                 for split, utt_ids, batch in input_rows(inputs):
                     probs = network(move_data_to_device(batch, device))["probs"].float().cpu()
-                    bad = (~torch.isfinite(probs).all(dim=1)).nonzero().flatten().tolist()
-                    if bad:
-                        raise InputError(
-                            f"input={folder}: the model gives non-finite probabilities for "
-                            f"{split} utterances {[utt_ids[i] for i in bad[:5]]}; no prediction "
-                            "is written for them"
-                        )
+                    refuse_non_finite_probabilities(probs, utt_ids)
                     yield split, utt_ids, probs
 
         return total, batches()
