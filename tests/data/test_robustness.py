@@ -149,7 +149,7 @@ DAMAGES = [
         lambda d: truncate(d / STRUCTURE),
         {},
         ValueError,
-        "cannot read .*videos_structure.json",
+        "videos_structure.json: not valid JSON",
         id="truncated-json",
     ),
     pytest.param(
@@ -177,7 +177,7 @@ DAMAGES = [
         lambda d: truncate(d / "preprocess_data/raw_utt_text_textVA.json", 0.9),
         {"text_encoder": "TEXT_MODEL"},
         ValueError,
-        "cannot read .*raw_utt_text_textVA.json",
+        "raw_utt_text_textVA.json: not valid JSON",
         id="truncated-va-json",
     ),
 ]
