@@ -17,7 +17,7 @@ from composing import compose_task
 from univa.cli import CONFIG_DIR
 from univa.errors import UsageError
 from univa.evaluate import evaluate
-from univa.metrics import emotion_metrics
+from univa.metrics import emotion_metrics, metric_summary
 from univa.predict import output_path, predict
 from univa.train import train
 
@@ -49,7 +49,7 @@ def test_evaluate_reproduces_the_training_run_metrics(
     written = json.loads((tmp_path / "evaluate" / "results.json").read_text())
     assert written == results
     assert written["checkpoint"] == str(checkpoint)
-    expected = train_results[key]
+    expected = train_results["tuned"][key]  # decided at the thresholds the run tuned, as predict
     assert set(written[split]) == {
         "acc",
         "hl",
@@ -83,12 +83,41 @@ def trained_data_dir(checkpoint: Path) -> Path:
     return Path(torch.load(checkpoint, weights_only=True)["univa_data"]["data_dir"])
 
 
-def tiny_test_labels(data_dir: Path) -> torch.Tensor:
+def tiny_test_labels(data_dir: Path, split: str = "test") -> torch.Tensor:
     from univa.data import SyntheticDataModule
 
     datamodule = SyntheticDataModule(data_dir, size="tiny")
     datamodule.setup()
-    return datamodule.datasets["test"].tensors["labels"]
+    return datamodule.datasets[split].tensors["labels"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("split", ["test", "valid"])
+def test_evaluate_scores_the_decisions_predict_writes(trained, tmp_path: Path, split: str) -> None:
+    """One answer per model: evaluate decides at the thresholds predict decides at (those the
+    run tuned), and says which."""
+    root, train_results, checkpoint = trained
+    cfg = compose_task("evaluate", root, *TINY, f"ckpt_path={checkpoint}", f"split={split}")
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "evaluate")
+    evaluated = evaluate(cfg)
+    output = tmp_path / "preds.csv"
+    predict(
+        compose_task(
+            "predict", root, f"ckpt_path={checkpoint}", f"output={output}", f"split={split}"
+        )
+    )
+    labels = list(train_results["test"]["per_label_f1"])
+    _, _, preds = read_predictions(output, labels)
+    key = "test" if split == "test" else "val"
+    recomputed = metric_summary(
+        preds, tiny_test_labels(trained_data_dir(checkpoint), split), labels
+    )
+    for name in ("acc", "hl", "micro_f1", "macro_f1", "num_samples", "per_label_f1"):
+        assert evaluated[split][name] == pytest.approx(recomputed[name]), name
+        assert evaluated[split][name] == pytest.approx(train_results["tuned"][key][name]), name
+    assert evaluated["thresholds"]["values"] == train_results["tuned"]["thresholds"]
+    assert evaluated["thresholds"]["source"].startswith("thresholds: per_label thresholds tuned")
 
 
 @pytest.mark.slow

@@ -2,9 +2,12 @@
 
 `pretrained=DIR` instead of `ckpt_path=` tests a folder written by `univa.export` (or a hub id).
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
-per_label_f1}, "checkpoint": path, "threshold": t}` ("pretrained": DIR for a folder), `t` the
-decision threshold scored at (the checkpoint's, or `model.threshold` given on the command line). The data is the checkpoint's own
-(its recorded data settings); dataset and trainer overrides, those of `univa.train`, still win.
+per_label_f1}, "checkpoint": path, "thresholds": {"values": {label: t}, "source": line}}`
+("pretrained": DIR for a folder): the metrics decide at the thresholds `univa.predict` decides
+at (`univa.predict.decision_thresholds`: those the run tuned on validation for this checkpoint,
+else model.threshold; `tuned_thresholds=false` or `model.threshold=X` keep the fixed one), and
+`source` says which. The data is the checkpoint's own (its recorded data settings); dataset and
+trainer overrides, those of `univa.train`, still win.
 `evaluate(cfg)` is importable and returns that dict.
 """
 
@@ -25,6 +28,7 @@ def evaluate(cfg: DictConfig) -> dict:
     """Metrics of the checkpoint `cfg.ckpt_path` (or the folder `cfg.pretrained`) on `cfg.split`,
     also written to results.json."""
     # here, not at import: --help and --cfg answer without Lightning
+    from univa.predict import decision_thresholds
     from univa.report.results import write_results
     from univa.training.from_checkpoint import (
         build_trainer,
@@ -36,20 +40,25 @@ def evaluate(cfg: DictConfig) -> dict:
     path = checkpoint_path(cfg)
     split = chosen_split(cfg, tuple(RUNS))
     module, datamodule = load_checkpoint_and_data(cfg, path)
+    # the thresholds predict decides at, so that both give one answer per model
+    thresholds, whence = decision_thresholds(cfg, path, module)
+    module.eval_thresholds = thresholds
     trainer = build_trainer(cfg)
     run, stage = RUNS[split]
     getattr(trainer, run)(module, datamodule=datamodule, verbose=False)
-    threshold = float(module.model.config.threshold)
+    # as recorded (0.13, not float32's 0.1299999952)
+    values = {label: round(float(t), 6) for label, t in zip(module.labels, thresholds, strict=True)}
     source = "pretrained" if path.is_dir() else "checkpoint"  # an exported folder, or a .ckpt
-    results = {split: module.last_summary[stage], source: str(path), "threshold": threshold}
+    results = {
+        split: module.last_summary[stage],
+        source: str(path),
+        "thresholds": {"values": values, "source": whence},
+    }
     if trainer.is_global_zero:
         output = write_results(Path(cfg.paths.output_dir), results)
         m = results[split]
         shown = "  ".join(f"{metric_name(k)} {format_metric(k, m[k])}" for k in METRIC_FORMATS)
-        print(
-            f"{split}: {shown}  ({m['num_samples']} utterances, threshold {threshold:g})"
-            f"\nresults: {output}"
-        )
+        print(f"{split}: {shown}  ({m['num_samples']} utterances)\n{whence}\nresults: {output}")
     return results
 
 

@@ -102,15 +102,10 @@ def check_options(cfg: DictConfig) -> None:
     analysis = cfg.get("analysis")
     if not analysis:
         return
-    from univa.report.analysis import check_threshold_tuning, threshold_grid
+    from univa.report.analysis import threshold_grid
+    from univa.report.decisions import check_tuning_option
 
-    tuning = analysis.get("threshold_tuning")
-    check_threshold_tuning(tuning)
-    if tuning and not analysis.enabled:
-        raise InputError(
-            f"analysis.threshold_tuning={tuning} needs analysis.enabled=true: the thresholds are "
-            "chosen by the end-of-run analysis"
-        )
+    check_tuning_option(analysis.get("threshold_tuning"))
     threshold_grid(**analysis.thresholds, include=cfg.model.threshold)
 
 
@@ -173,9 +168,6 @@ def _fit_and_test_module(
     from lightning.pytorch.callbacks import ModelCheckpoint
 
     from univa.metrics import best_constant_micro_f1
-    from univa.report.results import print_results_table, write_results
-    from univa.report.run_analysis import analyse_run
-    from univa.report.tracking import log_analysis, tracker_locations
     from univa.training.run_folder import interruption_message
 
     output_dir = Path(cfg.paths.output_dir)
@@ -207,18 +199,67 @@ def _fit_and_test_module(
         results["test"]["best_constant_micro_f1"] = best_constant_micro_f1(test_labels)
 
     if trainer.is_global_zero:
-        files = {}
-        if cfg.get("analysis") and cfg.analysis.enabled:
-            module.to(trainer.strategy.root_device)  # evaluation moved it back to the CPU
-            with trainer.precision_plugin.forward_context():
-                analysis = analyse_run(module, datamodule, cfg.analysis, results, output_dir)
-            if analysis.tuned:
-                results["tuned"] = analysis.tuned
-            log_analysis(trainer.loggers, analysis, results, step=trainer.global_step)
-            files["analysis"] = str(output_dir / "analysis")
-        write_results(output_dir, results)
-        print_results_table(results, output_dir, files | tracker_locations(trainer.loggers))
+        module.to(trainer.strategy.root_device)  # evaluation moved it back to the CPU
+        with trainer.precision_plugin.forward_context():
+            _decide_and_report(cfg, trainer, module, datamodule, results)
     return results
+
+
+def _decide_and_report(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    module: UniVALitModule,
+    datamodule: UniVADataModule,
+    results: dict,
+) -> None:
+    """On rank 0: choose the decision thresholds (tuned on validation when asked, SPEC's fixed
+    one otherwise), make test's metrics those at them, analyse, write results.json, print the
+    summary and a warning when the test predictions are degenerate."""
+    import torch
+
+    from univa.report.analysis import collect_outputs, predict_at
+    from univa.report.console import console
+    from univa.report.decisions import decide, degenerate_warning, threshold_record, tuning_mode
+    from univa.report.results import print_results_table, write_results
+    from univa.report.run_analysis import analyse_run
+    from univa.report.tracking import log_analysis, tracker_locations
+
+    output_dir = Path(cfg.paths.output_dir)
+    options = cfg.get("analysis")
+    enabled = bool(options and options.enabled)
+    mode = tuning_mode(options.get("threshold_tuning"), datamodule) if options else None
+    model, labels = module.model, module.labels
+    fixed = float(model.config.threshold)
+    test = collect_outputs(model, datamodule, "test") if "test" in results else None
+    val = collect_outputs(model, datamodule, "valid") if enabled or mode else None
+    decisions = decide(val, test, labels, fixed, options, mode) if val is not None else None
+    thresholds = (
+        decisions.thresholds
+        if decisions
+        else torch.full((len(labels),), fixed, dtype=torch.float64)
+    )
+    if decisions and decisions.tuned:
+        results["tuned"] = decisions.tuned
+        if test is not None:  # the tuned thresholds decide the run's test metrics
+            constant = results["test"]["best_constant_micro_f1"]
+            results["fixed"] = {"threshold": fixed, "test": results.pop("test")}
+            results["test"] = decisions.tuned["test"] | {"best_constant_micro_f1": constant}
+    if test is not None:
+        results["test"]["thresholds"] = threshold_record(labels, thresholds, mode)
+
+    files = {}
+    if enabled:
+        analysis = analyse_run(val, test, decisions, results, output_dir)
+        log_analysis(trainer.loggers, analysis, results, step=trainer.global_step)
+        files["analysis"] = str(output_dir / "analysis")
+    write_results(output_dir, results)
+    print_results_table(results, output_dir, files | tracker_locations(trainer.loggers))
+    if test is not None:
+        warning = degenerate_warning(
+            results["test"], predict_at(test.probs, thresholds), labels, tuned=bool(mode)
+        )
+        if warning:
+            console().print(warning, style="yellow", highlight=False, soft_wrap=True)
 
 
 main = entry_point("univa.train", "train", train)

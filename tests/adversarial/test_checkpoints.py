@@ -288,7 +288,7 @@ def test_model_threshold_given_to_evaluate_and_predict_is_the_one_used(
     expected = emotion_metrics(preds, tiny_mosei_test_labels(tiny_mosei))
     assert results["test"]["micro_f1"] == pytest.approx(expected["micro_f1"])
     assert results["test"]["acc"] == pytest.approx(expected["acc"])
-    assert results["threshold"] == 0.01
+    assert results["thresholds"]["values"] == dict.fromkeys(MoseiDataModule.labels, 0.01)
 
 
 @pytest.mark.parametrize(

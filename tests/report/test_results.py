@@ -35,24 +35,28 @@ def test_write_results_is_the_json_scripts_read_and_is_replaced_whole(tmp_path: 
 
 
 def test_results_table_has_a_row_per_split_and_tuned_split_with_their_formats() -> None:
+    test = metrics(63.0, 26) | {
+        "per_label_f1": {"happy": 71.25, "sad": 12.5},
+        "best_constant_micro_f1": 33.333,
+        "thresholds": {"mode": "global", "values": {"happy": 0.3, "sad": 0.3}},
+    }
     results = {
         "val": metrics(61.0, 10),
-        "test": metrics(62.0, 26)
-        | {
-            "per_label_f1": {"happy": 71.25, "sad": 12.5},
-            "best_constant_micro_f1": 33.333,
-        },
-        "tuned": {"mode": "global", "test": metrics(63.0, 26)},
+        "test": test,
+        "fixed": {"threshold": 0.18, "test": metrics(62.0, 26)},
+        "tuned": {"mode": "global", "test": test},
         "best_checkpoint": "/runs/x/checkpoints/best.ckpt",
     }
     console = recorded()
     print_results_table(results, Path("/runs/x"), {"predictions": "/runs/x/p.csv"}, console)
     lines = console.export_text().splitlines()
     rows = {line.split("│")[1].strip(): line for line in lines if line.count("│") > 2}
-    assert set(rows) >= {"val", "test", "test (global thresholds)"}
+    assert set(rows) >= {"val", "test (threshold 0.18)", "test (global thresholds)"}
+    assert "test" not in rows  # the tuned thresholds decide the run's test metrics
     assert "val (global thresholds)" not in rows  # only the splits the tuning reported
     assert "61.00" in rows["val"] and "0.123" in rows["val"] and "55.56" in rows["val"]
     assert "63.00" in rows["test (global thresholds)"]
+    assert "62.00" in rows["test (threshold 0.18)"]
     text = "\n".join(lines)
     assert "71.25" in text and "12.50" in text  # per-label test F1
     assert "best constant prediction on test: miF1 33.33" in text

@@ -19,7 +19,7 @@ from univa.data.dataset import (
 )
 from univa.data.dialogue_text import dialogue_order, read_dialogues, read_split_text
 from univa.data.options import DataOptions
-from univa.data.records import M3ED, MOSEI, DatasetRecord
+from univa.data.records import DEFAULT_THRESHOLD_TUNING, M3ED, MOSEI, DatasetRecord
 from univa.data.released import check_dataset_dir, read_split
 from univa.data.samplers import (
     DialogueBatchSampler,
@@ -69,6 +69,12 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
         self.dialogue_ids: dict[str, list[str]] = {}  # each row's dialogue, in row order
         self.max_lens: dict[str, int] = {}
         self.input_dims: dict[str, int] = {}
+
+    @property
+    def threshold_tuning(self) -> str | None:
+        """How `analysis.threshold_tuning=dataset` decides this data's labels: its record's
+        choice; a folder dataset, without one, gets the default."""
+        return self.record.threshold_tuning if self.record else DEFAULT_THRESHOLD_TUNING
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:

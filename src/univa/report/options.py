@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# analysis.threshold_tuning's default: what the dataset's record calls for
+# (univa.data.records: per_label for a folder dataset or the generic flavour, null for MOSEI/M3ED)
+TUNING_FROM_DATASET = "dataset"
+# the mode results.json's `thresholds` names when model.threshold decided
+FIXED_THRESHOLDS = "fixed"
+
 
 @dataclass
 class ThresholdGridOptions:
@@ -19,11 +25,13 @@ class ThresholdGridOptions:
 class AnalysisOptions:
     """The `analysis` block of train.yaml: the end-of-run analysis of the best checkpoint.
 
-    `threshold_tuning` chooses the decision threshold on validation instead of the fixed
-    model.threshold: null (keep it), global (one value, the best micro-F1) or per_label (each
-    label's best F1); results.json then reports both.
+    `threshold_tuning` chooses the decision thresholds on validation instead of the fixed
+    model.threshold: null (keep it), global (one value, the best micro-F1), per_label (each
+    label's best F1) or dataset (the dataset's choice: the paper's benchmarks keep the fixed
+    threshold, other data tunes per label). Tuned thresholds decide the run's test metrics,
+    also with `enabled=false` (which only skips figures and tables).
     """
 
     enabled: bool = True
-    threshold_tuning: str | None = None
+    threshold_tuning: str | None = TUNING_FROM_DATASET
     thresholds: ThresholdGridOptions = field(default_factory=ThresholdGridOptions)

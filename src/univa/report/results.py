@@ -13,6 +13,7 @@ from rich.tree import Tree
 
 from univa.files import write_text
 from univa.report.console import console as default_console
+from univa.report.options import FIXED_THRESHOLDS
 from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 
 
@@ -21,6 +22,22 @@ def write_results(output_dir: Path, results: dict) -> Path:
     path = output_dir / RESULTS_FILE
     write_text(path, json.dumps(results, indent=2))  # the old file stays whole on a full disk
     return path
+
+
+def reported_metrics(results: dict) -> dict[str, dict]:
+    """Name -> metrics of each entry of a run's results: `val` (at model.threshold, which chose
+    the checkpoint), validation at the tuned thresholds, `test` at the run's thresholds, and
+    test at model.threshold when tuned thresholds decided (`fixed`)."""
+    rows = {"val": results["val"]} if "val" in results else {}
+    tuned = results.get("tuned") or {}
+    if "val" in tuned:
+        rows[f"val ({tuned['mode']} thresholds)"] = tuned["val"]
+    if "test" in results:
+        mode = results["test"].get("thresholds", {}).get("mode", FIXED_THRESHOLDS)
+        rows["test" if mode == FIXED_THRESHOLDS else f"test ({mode} thresholds)"] = results["test"]
+    if "fixed" in results:
+        rows[f"test (threshold {results['fixed']['threshold']:g})"] = results["fixed"]["test"]
+    return rows
 
 
 def print_results_table(
@@ -36,14 +53,7 @@ def print_results_table(
     table.add_column("split")
     for name in (*map(metric_name, METRIC_FORMATS), "utterances"):
         table.add_column(name, justify="right")
-    tuned = results.get("tuned", {})
-    rows = {split: results[split] for split in ("val", "test") if split in results}
-    rows |= {
-        f"{split} ({tuned['mode']} thresholds)": tuned[split]
-        for split in ("val", "test")
-        if split in tuned
-    }
-    for name, m in rows.items():
+    for name, m in reported_metrics(results).items():
         table.add_row(
             name, *(format_metric(k, m[k]) for k in METRIC_FORMATS), str(m["num_samples"])
         )

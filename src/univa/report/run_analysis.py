@@ -3,7 +3,7 @@
 From one pass over validation and test it writes the figures (per-label F1, the threshold
 sweep on validation, each modality's pooled features in 2-D coloured by VA) as PNG, the test
 predictions and per-label confusion counts as CSV, and, when `analysis.threshold_tuning` is
-set, the metrics at thresholds chosen on validation. CSV-only runs get all of it; W&B and
+set, the thresholds chosen on validation (`univa.report.decisions`). CSV-only runs get all of it; W&B and
 TensorBoard receive the same figures and tables (`univa.report.tracking`).
 """
 
@@ -15,27 +15,17 @@ from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
-from omegaconf import DictConfig
 
-from univa.data.datamodule import UniVADataModule
 from univa.files import write_csv
-from univa.metrics import metric_summary
-from univa.report.analysis import (
-    SplitOutputs,
-    collect_outputs,
-    confusion_counts,
-    f1_by_threshold,
-    predict_at,
-    threshold_grid,
-    tune_thresholds,
-)
+from univa.report.analysis import SplitOutputs, confusion_counts, predict_at
+from univa.report.decisions import Decisions
 from univa.report.figures import (
     feature_projection_figure,
     per_label_f1_figure,
     save_figures,
     threshold_sweep_figure,
 )
-from univa.training.lit_module import UniVALitModule
+from univa.report.results import reported_metrics
 
 CONFUSION_COLUMNS = ("tp", "fp", "fn", "tn")
 
@@ -98,44 +88,23 @@ class RunAnalysis:
 
 
 def analyse_run(
-    module: UniVALitModule,
-    datamodule: UniVADataModule,
-    options: DictConfig,
+    val: SplitOutputs,
+    test: SplitOutputs | None,
+    decisions: Decisions,
     results: dict,
     output_dir: Path,
 ) -> RunAnalysis:
-    """Analyse `module` (the best checkpoint's weights) on validation and, if tested, on test."""
-    model = module.model
-    labels = list(model.config.labels)
-    fixed = float(model.config.threshold)
+    """Analyse the best checkpoint's outputs on validation and, if tested, on test, at the
+    thresholds the run decided at (`univa.report.decisions`)."""
+    grid, sweep, thresholds = decisions.grid, decisions.val_sweep, decisions.thresholds
+    tuned = decisions.tuned
+    analysis = RunAnalysis(decisions.labels, thresholds, sweep, grid, test, tuned)
 
-    val = collect_outputs(model, datamodule, "valid")
-    test = collect_outputs(model, datamodule, "test") if "test" in results else None
-    grid = threshold_grid(**options.thresholds, include=fixed)
-    sweep = f1_by_threshold(val.probs, val.targets, grid)
-    mode = options.get("threshold_tuning")
-    thresholds = torch.full((len(labels),), fixed, dtype=torch.float64)
-    tuned = None
-    if mode:
-        thresholds = tune_thresholds(sweep, grid, mode)
-        tuned = {
-            "mode": mode,
-            "thresholds": {label: float(t) for label, t in zip(labels, thresholds, strict=True)},
-            "val": metric_summary(predict_at(val.probs, thresholds), val.targets, labels),
-        }
-        if test is not None:
-            tuned["test"] = metric_summary(predict_at(test.probs, thresholds), test.targets, labels)
-    analysis = RunAnalysis(labels, thresholds, sweep, grid, test, tuned)
-
-    per_label = {
-        split: results[split]["per_label_f1"] for split in ("val", "test") if split in results
-    }
-    if tuned and "test" in tuned:
-        per_label[f"test ({mode} thresholds)"] = tuned["test"]["per_label_f1"]
+    per_label = {name: m["per_label_f1"] for name, m in reported_metrics(results).items()}
     analysis.figures = {
         "per_label_f1": per_label_f1_figure(per_label),
         "threshold_sweep": threshold_sweep_figure(
-            grid, sweep, fixed, thresholds if tuned else None
+            grid, sweep, decisions.fixed, thresholds if tuned else None
         ),
     }
     projected = test or val

@@ -139,6 +139,9 @@ class UniVALitModule(L.LightningModule):
             {stage: EmotionMetrics(len(labels)) for stage in ("val", "test")}
         )
         self.last_summary: dict[str, dict] = {}
+        # (C,) thresholds the val/test metrics decide at instead of model.threshold: those
+        # evaluate shares with predict (univa.predict.decision_thresholds); None: the model's
+        self.eval_thresholds: torch.Tensor | None = None
         self.data_settings: dict[str, Any] | None = None
 
     @property
@@ -173,8 +176,16 @@ class UniVALitModule(L.LightningModule):
             sync_dist=True,
         )
         if stage in self.metrics:
-            self.metrics[stage].update(out["preds"], batch["labels"].long())
+            self.metrics[stage].update(self._decisions(out), batch["labels"].long())
         return losses
+
+    def _decisions(self, out: UniVAOutput) -> torch.Tensor:
+        """0/1 predictions (B, C) the metrics score: the model's, or at `eval_thresholds`
+        (compared in the probabilities' dtype, as the model and predict compare)."""
+        if self.eval_thresholds is None:
+            return out["preds"]
+        probs = out["probs"]
+        return (probs > self.eval_thresholds.to(probs.device, probs.dtype)).long()
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")["total"]
