@@ -26,6 +26,7 @@ from univa.report.analysis import (
     tune_thresholds,
 )
 from univa.report.options import FIXED_THRESHOLDS, TUNING_FROM_DATASET
+from univa.vocabulary import metric_name
 
 # test predictions are degenerate below this many micro-F1 points above the best constant
 # prediction, or when one label is predicted for at least this share of the utterances
@@ -107,7 +108,7 @@ def degenerate_warning(
     found = []
     if test["micro_f1"] < constant + MIN_MARGIN_OVER_CONSTANT:
         found.append(
-            f"test miF1 {test['micro_f1']:.2f} is less than {MIN_MARGIN_OVER_CONSTANT:g} points "
+            f"test {metric_name('micro_f1')} {test['micro_f1']:.2f} is less than {MIN_MARGIN_OVER_CONSTANT:g} points "
             f"above the best constant prediction's {constant:.2f}"
         )
     if float(share[most]) >= MAX_LABEL_SHARE:
