@@ -151,6 +151,52 @@ def test_building_folder_on_an_error_leaves_nothing(tmp_path: Path) -> None:
     assert os.listdir(tmp_path) == []
 
 
+def test_only_the_partial_folders_of_dead_writers_are_removed(tmp_path: Path) -> None:
+    """A killed writer's partial folder goes with the next write to `out`; a live writer's, one
+    of another host and one whose name says no host (written before tags had one) stay."""
+    host = socket.gethostname()
+    dead = f".dataset.partial-{host}-{2**22 + 12345}-00ff00ff"  # above pid_max: gone
+    kept = [
+        f".dataset.partial-{host}-{os.getpid()}-00ff00ff",
+        ".dataset.partial-other-node-7-00ff00ff",
+        ".dataset.partial-12345",
+    ]
+    for name in (dead, *kept):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "weights.bin").write_bytes(b"partial")
+    with building_folder(tmp_path / "dataset") as tmp:
+        (tmp / "a.txt").write_text("a")
+    assert sorted(os.listdir(tmp_path)) == sorted(["dataset", *kept])
+
+
+def test_an_exclusive_folder_is_refused_once_another_writer_moved_in(tmp_path: Path) -> None:
+    """Two writers found `out` empty; the one finishing second fails, its folder removed."""
+    out = tmp_path / "dataset"
+    out.mkdir()
+    with (
+        pytest.raises(InputError, match="not writing into it"),
+        building_folder(out, exclusive=True) as tmp,
+    ):
+        (tmp / "second.txt").write_text("b")
+        with building_folder(out, exclusive=True) as rival:
+            (rival / "first.txt").write_text("a")
+    assert os.listdir(out) == ["first.txt"]
+    assert os.listdir(tmp_path) == ["dataset"]
+
+
+def test_an_exclusive_folder_keeps_what_a_user_put_there_meanwhile(tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    with (
+        pytest.raises(InputError, match="not writing into it"),
+        building_folder(out, exclusive=True) as tmp,
+    ):
+        (tmp / "a.txt").write_text("a")
+        out.mkdir()
+        (out / "mine.txt").write_text("kept")
+    assert os.listdir(out) == ["mine.txt"]
+    assert os.listdir(tmp_path) == ["dataset"]
+
+
 def test_checkpoint_io_saves_what_torch_loads(tmp_path: Path) -> None:
     state = {"state_dict": {"w": torch.arange(4.0)}, "epoch": 3}
     AtomicCheckpointIO().save_checkpoint(state, tmp_path / "checkpoints" / "last.ckpt")

@@ -5,9 +5,10 @@ Writes DIR with everything needed to use the checkpoint's network and nothing th
 modalities and widths, thresholds, tuned ones included, data settings, format and univa
 versions), a `README.md` model card (`univa.report.model_card`) and, on the PLM path,
 `text_encoder/` (the PLM's Hugging Face config and tokenizer files). The folder appears whole or
-not at all; an existing non-empty DIR is refused. `push_to_hub=ORG/NAME` then uploads it with
-`huggingface_hub` (logged in with `hf auth login` or `HF_TOKEN`). Load it with
-`univa.load_pretrained(DIR or ORG/NAME)`, or `univa.predict pretrained=DIR`.
+not at all; an existing non-empty DIR is refused, and of two exports into one DIR one fails.
+`push_to_hub=ORG/NAME` then uploads it with `huggingface_hub` (logged in with `hf auth login`
+or `HF_TOKEN`). Load it with `univa.load_pretrained(DIR or ORG/NAME)`, or
+`univa.predict pretrained=DIR`.
 """
 
 from __future__ import annotations
@@ -199,13 +200,27 @@ def export(ckpt_path: str | Path, out: str | Path) -> Path:
     module = load_module(path)
     run, results = run_record(path)
     config = exported_config(module, path, results)
-    with building_folder(out, last=CONFIG_FILE) as tmp:  # no config.json: no loadable folder
+    text_encoder = module.model.config.text_encoder  # the data is read with its tokenizer
+    tokenizer = None if is_glove(text_encoder) else load_tokenizer(text_encoder)
+    # config.json last: no config.json, no loadable folder; exclusive: of two exports into one
+    # new folder, one wins and the other fails
+    with building_folder(out, last=CONFIG_FILE, exclusive=True) as tmp:
         save_network(module.model, tmp, config)
-        text_encoder = module.model.config.text_encoder
-        if not is_glove(text_encoder):  # the data is read with it, whatever the modalities
-            load_tokenizer(text_encoder).save_pretrained(tmp / TEXT_ENCODER_DIR)
+        if tokenizer is not None:
+            _save_tokenizer(tokenizer, tmp / TEXT_ENCODER_DIR)
         write_text(tmp / CARD_FILE, model_card(config, run, results))
     return out
+
+
+def _save_tokenizer(tokenizer: Any, folder: Path) -> None:
+    """`tokenizer.save_pretrained(folder)`, a failed write raised as the `OSError` it is (the
+    tokenizers library raises a bare `Exception`, e.g. on a full disk)."""
+    try:
+        tokenizer.save_pretrained(folder)
+    except Exception as error:
+        if type(error) is not Exception:
+            raise
+        raise OSError(str(error)) from error
 
 
 def push_to_hub(folder: Path, repo_id: str) -> str:

@@ -12,6 +12,8 @@ one step; generated folders appear only once complete. Files get the user's norm
 from __future__ import annotations
 
 import csv
+import errno
+import glob
 import os
 import secrets
 import shutil
@@ -24,6 +26,10 @@ from typing import IO, Any
 from univa.errors import InputError, OutputWriteError, UniVAError
 
 TEMPORARY_SUFFIX = ".tmp"
+PARTIAL_INFIX = ".partial-"  # `.<out>.partial-<tag>`: a folder being built
+CLAIM = ".univa-claim"  # made in an empty `out` by the one writer moving its entries in
+# what renaming a folder onto `out` fails with when something is there
+TAKEN = (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR)
 
 
 def _temporary_tag() -> str:
@@ -46,14 +52,22 @@ def _is_dead_writer(tag: str) -> bool:
     return False
 
 
+def _dead_leftovers(path: Path, infix: str, suffix: str = "") -> list[Path]:
+    """The entries `.<name><infix><tag><suffix>` next to `path` whose tag names a dead writer."""
+    prefix = f".{path.name}{infix}"
+    return [
+        leftover
+        for leftover in path.parent.glob(f"{glob.escape(prefix)}*{suffix}")
+        if _is_dead_writer(leftover.name[len(prefix) : len(leftover.name) - len(suffix)])
+    ]
+
+
 def remove_dead_temporaries(path: Path) -> None:
     """Remove the temporary files of `path` left by writers of this host that were killed
     (best effort: one that cannot be removed does not stop the write)."""
-    prefix = f".{path.name}."
-    for leftover in path.parent.glob(f"{prefix}*{TEMPORARY_SUFFIX}"):
-        if _is_dead_writer(leftover.name[len(prefix) : -len(TEMPORARY_SUFFIX)]):
-            with suppress(OSError):
-                leftover.unlink()
+    for leftover in _dead_leftovers(path, ".", TEMPORARY_SUFFIX):
+        with suppress(OSError):
+            leftover.unlink()
 
 
 def _create_temporary(path: Path) -> tuple[Path, int]:
@@ -143,20 +157,74 @@ def holds_something(path: Path) -> bool:
     return path.exists() and (not path.is_dir() or any(path.iterdir()))
 
 
-@contextmanager
-def building_folder(out: Path, last: str | None = None) -> Iterator[Path]:
-    """A temporary sibling of `out` to write into; on success its entries move into `out`
-    (created when absent), the one named `last` moved last so that a reader checking for it
-    finds the rest in place. On an error nothing appears in `out`."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    tmp.mkdir()  # not tempfile.mkdtemp: its 0o700 would carry over to the published folder
-    try:
-        yield tmp
-        if out.exists():
-            for entry in sorted(tmp.iterdir(), key=lambda path: path.name == last):
-                entry.rename(out / entry.name)
-        else:
+def _taken(out: Path) -> InputError:
+    return InputError(
+        f"{out} is no longer absent or an empty folder (written meanwhile by another writer?); "
+        "not writing into it"
+    )
+
+
+def _move_in(tmp: Path, out: Path, last: str | None, exclusive: bool) -> None:
+    """Publish the complete `tmp` as `out`: one rename when `out` is absent (or an empty folder
+    meanwhile); else its entries move in, `last` last, under an exclusive claim if asked."""
+    if not out.exists():
+        try:
             tmp.rename(out)
+        except OSError as error:
+            if error.errno in TAKEN:
+                raise _taken(out) from None
+            raise
+        return
+    entries = sorted(tmp.iterdir(), key=lambda path: path.name == last)
+    claim = out / CLAIM
+    if exclusive:
+        try:
+            claim.mkdir()  # one writer at a time; and none once another has moved in
+        except (FileExistsError, NotADirectoryError):
+            raise _taken(out) from None
+    try:
+        if exclusive and any(entry.name != CLAIM for entry in out.iterdir()):
+            raise _taken(out)
+        for entry in entries:
+            entry.rename(out / entry.name)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        if exclusive:
+            with suppress(OSError):
+                claim.rmdir()
+
+
+def remove_dead_partials(out: Path) -> None:
+    """Remove the partial folders of `out` left by writers of this host that were killed."""
+    for leftover in _dead_leftovers(out, PARTIAL_INFIX):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+@contextmanager
+def building_folder(
+    out: Path, last: str | None = None, *, exclusive: bool = False
+) -> Iterator[Path]:
+    """A temporary sibling of `out` (`.<name>.partial-<host>-<pid>-<random>`, the partial
+    folders of killed writers removed first) to write into; on success it becomes `out`.
+
+    An absent `out` appears in one rename. Into an existing folder the entries move, the one
+    named `last` moved last so that a reader checking for it finds the rest in place.
+    `exclusive=True` writes only an absent or empty `out`: of writers racing for it exactly one
+    wins, the others get an `InputError`. Any `OSError` (a full or read-only disk) ends in an
+    `OutputWriteError` naming `out`; on any error the temporary folder is removed.
+    """
+    where = Path(os.path.abspath(out))  # `.` has no name to build a sibling from
+    tmp = None
+    try:
+        where.parent.mkdir(parents=True, exist_ok=True)
+        remove_dead_partials(where)
+        tmp = where.parent / f".{where.name}{PARTIAL_INFIX}{_temporary_tag()}"
+        tmp.mkdir()  # not tempfile.mkdtemp: its 0o700 would carry over to the published folder
+        yield tmp
+        _move_in(tmp, where, last, exclusive)
+    except UniVAError:
+        raise
+    except OSError as error:
+        raise OutputWriteError(f"cannot write {out}: {error.strerror or error}") from error
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -144,7 +144,8 @@ def write_dataset(
         )
     labels = list(manifest.get("labels", []))
     try:
-        with building_folder(out, last=MANIFEST_FILE) as tmp:  # the manifest moves in last
+        # exclusive: of two writers into one new folder, one wins and the other fails
+        with building_folder(out, last=MANIFEST_FILE, exclusive=True) as tmp:  # manifest last
             widths: dict[str, int] = {}
             for split in [split for split in SPLITS if split in splits]:
                 widths |= _write_split(tmp / split, split, splits[split], labels)
@@ -162,6 +163,8 @@ def write_dataset(
                     f"write_dataset: not writing {out}: {len(problems)} problems: "
                     + "; ".join(problems)
                 )
+    except OutputWriteError as error:  # building_folder's, which names `out` already
+        raise OutputWriteError(f"write_dataset: {error}") from error
     except OSError as error:
         raise OutputWriteError(f"write_dataset: cannot write {out}: {error}") from error
     return out
