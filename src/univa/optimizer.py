@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from univa.errors import InputError
+from univa.model.config import OptimizerConfig
 
 if TYPE_CHECKING:
     import torch
-
-
-@dataclass
-class OptimizerConfig:
-    """The `model.lr`, `model.warmup_ratio`, `model.weight_decay` and `model.adam_eps` options;
-    the defaults are the original code's, the presets set the paper's learning rates."""
-
-    lr: float = 7e-5
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.0
-    adam_eps: float = 1e-6
-
-    def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise InputError(f"model.lr must be > 0, got {self.lr}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise InputError(f"model.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
-        if self.weight_decay < 0:
-            raise InputError(f"model.weight_decay must be >= 0, got {self.weight_decay}")
-        if self.adam_eps <= 0:
-            raise InputError(f"model.adam_eps must be > 0, got {self.adam_eps}")
 
 
 def build_optimizer(

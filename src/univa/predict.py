@@ -112,11 +112,11 @@ def exported_thresholds(folder: Path, labels: list[str]) -> tuple[dict[str, floa
     from univa.model.pretrained import CONFIG_FILE, read_config, recorded_thresholds
 
     stored = read_config(folder)
-    thresholds = recorded_thresholds(stored, labels, folder / CONFIG_FILE)
+    thresholds = recorded_thresholds(stored, labels)
     if thresholds is None:
         return None, ""
     listed = ", ".join(f"{label} {value:g}" for label, value in thresholds.items())
-    mode = (stored.get("thresholds") or {}).get("mode")
+    mode = stored.get("thresholds", {}).get("mode")
     return thresholds, (
         f"{mode} thresholds tuned on validation, from {folder / CONFIG_FILE}: {listed}"
     )

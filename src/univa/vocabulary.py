@@ -17,6 +17,10 @@ SPLITS: tuple[str, ...] = ("train", "valid", "test")  # the released layout's fi
 
 RESULTS_FILE = "results.json"  # a run's metrics (SPEC section 9), read by aggregate and predict
 GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
+# how VA scores are normalised (`dataset.va_norm`)
+VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
+# a modality's optional provenance (a manifest's `features`): what computed its features
+PROVENANCE_KEYS: tuple[str, ...] = ("extractor", "version", "feature_set", "level", "notes")
 
 # label sets of the two benchmarks, in the column order of their `labels_class` arrays
 MOSEI_LABELS: list[str] = ["happy", "sad", "anger", "surprise", "disgust", "fear"]

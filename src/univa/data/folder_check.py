@@ -14,7 +14,6 @@ from univa.data.folder_format import (
     FORMAT_NAME,
     FORMAT_VERSION,
     MANIFEST_FILE,
-    PROVENANCE_KEYS,
     REQUIRED_KEYS,
     TABLE_FILE,
     TEXT,
@@ -30,7 +29,7 @@ from univa.data.folder_format import (
 )
 from univa.data.npy_file import load_npy
 from univa.errors import UniVAError
-from univa.vocabulary import MODALITIES, SPLITS
+from univa.vocabulary import MODALITIES, PROVENANCE_KEYS, SPLITS
 
 SHOWN_ROWS = 5  # offending rows quoted per problem
 CHUNK_ROWS = 1024  # rows of a feature array scanned at a time (the array is memory-mapped)

@@ -27,8 +27,6 @@ FORMAT_VERSION = 1
 MANIFEST_FILE = "manifest.json"
 TABLE_FILE = "utterances.csv"
 REQUIRED_KEYS: tuple[str, ...] = ("format", "format_version", "name", "modalities")
-# a modality's optional provenance in the manifest's `features`: what computed its features
-PROVENANCE_KEYS: tuple[str, ...] = ("extractor", "version", "feature_set", "level", "notes")
 UTT_ID, DIALOGUE_ID, TURN, TEXT = "utt_id", "dialogue_id", "turn", "text"
 VA_COLUMNS: tuple[str, ...] = ("valence", "arousal")
 

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from univa.errors import InputError
-from univa.vocabulary import GLOVE
+from univa.vocabulary import GLOVE, VA_NORMS
 
 VANorm = Literal["reference", "per_dim", "none"]
-VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
 
 
 class DataOptions:

@@ -7,6 +7,9 @@ tests and the README's examples run both paths offline.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from univa.data.datamodule import UniVADataModule
 from univa.data.folder_datamodule import FolderDataModule
 from univa.data.options import SyntheticOptions
@@ -41,16 +44,22 @@ class SyntheticDataModule(SyntheticOptions, FolderDataModule):
         self.record = self.spec.record
         self.name, self.labels = self.record.name, list(self.record.labels)
 
+    @staticmethod
+    def generated_in(data_dir: str | Path, flavor: Any) -> bool:
+        """Whether `data_dir` holds a complete synthetic dataset of `flavor` (its marker, written
+        last): the data folder a checkpoint records is used only then, never generated into."""
+        spec = FLAVORS.get(flavor) if isinstance(flavor, str) else None
+        return spec is not None and (Path(data_dir) / spec.marker).exists()
+
     def prepare_data(self) -> None:
-        marker = self.data_dir / self.spec.marker
-        if marker.exists():
+        if self.generated_in(self.data_dir, self.flavor):
             return
         try:
             write_synthetic_dataset(
                 self.data_dir, flavor=self.flavor, seed=self.seed, size=self.size
             )
         except OSError:  # e.g. processes started by torchrun racing to generate it
-            if not marker.exists():
+            if not self.generated_in(self.data_dir, self.flavor):
                 raise
 
     def setup(self, stage: str | None = None) -> None:

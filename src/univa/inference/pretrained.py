@@ -17,14 +17,14 @@ def load_pretrained(source: str | Path) -> TrainedModel:
     >>> model = univa.load_pretrained("my_model")
     >>> model.predict("new_data")  # a folder in the generic format, labels not needed
     """
-    network, stored, folder = load_network(source)
+    network, stored, _ = load_network(source)
     labels, text_encoder = list(network.config.labels), network.config.text_encoder
-    tuned = recorded_thresholds(stored, labels, folder / CONFIG_FILE)
+    tuned = recorded_thresholds(stored, labels)
     if tuned is None:
         fixed = float(network.config.threshold)
         thresholds, whence = dict.fromkeys(labels, fixed), f"fixed: model.threshold={fixed:g}"
     else:
-        mode = (stored.get("thresholds") or {}).get("mode")
+        mode = stored.get("thresholds", {}).get("mode")
         thresholds, whence = tuned, f"{mode} thresholds tuned on validation"
     return TrainedModel(
         network=network,

@@ -1,4 +1,5 @@
-"""Typed options of the UniVA network, so a misspelt option fails at start with its name."""
+"""Typed options of the UniVA network and of its training (losses, optimiser), so a misspelt
+option fails at start with its name; light (no torch), for the config schemas."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from univa.errors import InputError
 from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
+DROPOUTS: tuple[str, ...] = ("hidden_dropout", "attention_dropout", "fc_dropout", "final_dropout")
 # the fields of `UniVAConfig` that the data module gives, not the `model` config group
 DATA_FIELDS: tuple[str, ...] = ("labels", "input_dims", "max_lens", "text_encoder", "label_va")
 
@@ -46,6 +48,14 @@ class UniVAConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
+        if not self.labels or len(set(self.labels)) != len(self.labels):
+            raise InputError(
+                f"model.labels must be distinct names, at least one, got {self.labels}"
+            )
+        if self.label_va is not None and any(len(p) != 2 for p in self.label_va.values()):
+            raise InputError(
+                f"model.label_va must map labels to [valence, arousal], got {self.label_va}"
+            )
         unknown = [m for m in self.modalities if m not in MODALITIES]
         if unknown or not self.modalities:
             raise InputError(
@@ -59,6 +69,11 @@ class UniVAConfig:
             )
         if not 0.0 < self.threshold < 1.0:
             raise InputError(f"model.threshold must lie in (0, 1), got {self.threshold}")
+        for name in DROPOUTS:  # torch's Dropout refuses the rest only once the network is built
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"model.{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.layer_norm_eps <= 0:
+            raise InputError(f"model.layer_norm_eps must be > 0, got {self.layer_norm_eps}")
         feature_modalities = [
             m for m in self.modalities if m != "text" or is_glove(self.text_encoder)
         ]
@@ -104,6 +119,27 @@ class LossConfig:
             raise InputError(f"model.alpha must lie in [0, 1], got {self.alpha}")
         if self.delta < 0:
             raise InputError(f"model.delta must be >= 0, got {self.delta}")
+
+
+@dataclass
+class OptimizerConfig:
+    """The `model.lr`, `model.warmup_ratio`, `model.weight_decay` and `model.adam_eps` options;
+    the defaults are the original code's, the presets set the paper's learning rates."""
+
+    lr: float = 7e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.0
+    adam_eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise InputError(f"model.lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            raise InputError(f"model.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
+        if self.weight_decay < 0:
+            raise InputError(f"model.weight_decay must be >= 0, got {self.weight_decay}")
+        if self.adam_eps <= 0:
+            raise InputError(f"model.adam_eps must be > 0, got {self.adam_eps}")
 
 
 def split_options(cls: type, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -30,6 +30,7 @@ from univa.errors import InputError, InputFileNotFoundError
 from univa.files import atomic_write, write_text
 from univa.model.config import UniVAConfig
 from univa.model.finite import refuse_non_finite_weights
+from univa.model.folder_schema import check_folder_config
 from univa.model.univa import UniVA
 from univa.safe_json import read_json
 from univa.vocabulary import is_glove
@@ -99,7 +100,8 @@ def resolve(source: str | Path) -> Path:
 
 
 def read_config(folder: Path) -> dict[str, Any]:
-    """`folder/config.json`, checked to be a univa folder of a format this univa reads."""
+    """`folder/config.json`, checked to be a univa folder of a format this univa reads, every
+    key and value as this univa writes them (`univa.model.folder_schema`)."""
     path = folder / CONFIG_FILE
     try:
         config = read_json(path)
@@ -119,24 +121,14 @@ def read_config(folder: Path) -> dict[str, Any]:
             f"{path}: format_version {version} is newer than this univa reads ({FORMAT_VERSION}); "
             "upgrade univa to load it"
         )
-    if not isinstance(config.get("network"), dict):
-        raise InputError(f"{path}: no network options")
+    check_folder_config(config, path)
     return config
 
 
 def _network_config(folder: Path, options: dict[str, Any]) -> UniVAConfig:
-    """The `UniVAConfig` of the folder, its PLM (if any) read from `text_encoder/`."""
-    names = {field.name for field in dataclasses.fields(UniVAConfig)}
-    unknown = sorted(set(options) - names)
-    if unknown:
-        raise InputError(f"{folder / CONFIG_FILE}: unknown network option(s) {unknown}")
-    try:
-        config = UniVAConfig(**options)
-    except TypeError as error:
-        raise InputError(
-            f"{folder / CONFIG_FILE}: its network options are incomplete or of the wrong type "
-            f"({' '.join(str(error).split())})"
-        ) from error
+    """The `UniVAConfig` of the folder (its options checked by `read_config`), its PLM (if any)
+    read from `text_encoder/`."""
+    config = UniVAConfig(**options)
     if is_glove(config.text_encoder):
         return config
     return dataclasses.replace(config, text_encoder=str(folder / TEXT_ENCODER_DIR))
@@ -207,19 +199,10 @@ def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any], Path]:
     return model, stored, folder
 
 
-def recorded_thresholds(stored: dict[str, Any], labels: list[str], path: Path) -> dict | None:
-    """The `tuned` thresholds (label -> value) a folder's `config.json` records, checked to
-    name `labels` with numbers in [0, 1]; None when the run tuned none."""
-    tuned = (stored.get("thresholds") or {}).get("tuned")
+def recorded_thresholds(stored: dict[str, Any], labels: list[str]) -> dict | None:
+    """The `tuned` thresholds (label -> value, in the order of `labels`) a folder's
+    `config.json` records (checked by `read_config`); None when the run tuned none."""
+    tuned = stored.get("thresholds", {}).get("tuned")
     if tuned is None:
         return None
-    if not isinstance(tuned, dict) or sorted(tuned) != sorted(labels):
-        raise InputError(f"{path}: tuned thresholds {tuned!r} do not name the labels {labels}")
-    bad = [
-        f"{k}={v!r}"
-        for k, v in tuned.items()
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0
-    ]
-    if bad:
-        raise InputError(f"{path}: tuned thresholds {', '.join(bad)} are not numbers in [0, 1]")
     return {label: float(tuned[label]) for label in labels}

@@ -9,8 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from univa.data.folder_format import PROVENANCE_KEYS
-from univa.vocabulary import METRIC_FORMATS, format_metric, is_glove, metric_name
+from univa.vocabulary import (
+    METRIC_FORMATS,
+    PROVENANCE_KEYS,
+    format_metric,
+    is_glove,
+    metric_name,
+)
 
 CITATION = """@inproceedings{zheng2024univa,
   title     = {{UniVA}: Unimodal Valence-Arousal Driven Contrastive Learning for Multimodal

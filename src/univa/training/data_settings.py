@@ -4,13 +4,15 @@ A checkpoint written while training records which dataset group, folder, synthet
 flavor/size/seed, text encoder, VA normalisation and modalities built its data, as plain values
 (it still loads with `weights_only=True`). evaluate and predict rebuild the `dataset` config from
 them, and what the user sets on the command line wins. Only the package's own dataset groups are
-rebuilt: a checkpoint names a group, never code to run.
+rebuilt: a checkpoint names a group, never code to run. A recorded data folder is only ever read:
+it never decides where a dataset is generated.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +28,11 @@ from univa.vocabulary import MODALITIES, is_glove
 
 DATA_SETTINGS_KEY = "univa_data"  # the checkpoint entry holding them
 DATASET_GROUP_DIR = Path(CONFIG_DIR) / "dataset"
-# each recorded dataset option -> the command-line keys that leave it to the user; data_dir
-# follows from the synthetic flavor/size/seed too, so any of those leaves it to the user
+# each recorded dataset option -> the command-line keys that leave it to the user; data_dir also
+# to the keys its group's default folder is derived from (`_derived_from`: paths.data_dir, the
+# synthetic flavor/size/seed), and only to those: a folder dataset's stays where it was recorded
 FIELD_OVERRIDES: dict[str, tuple[str, ...]] = {
-    "data_dir": (
-        "dataset.data_dir",
-        "paths.data_dir",
-        "dataset.flavor",
-        "dataset.size",
-        "dataset.seed",
-    ),
+    "data_dir": ("dataset.data_dir",),
     "flavor": ("dataset.flavor",),
     "size": ("dataset.size",),
     "seed": ("dataset.seed",),
@@ -44,6 +41,8 @@ FIELD_OVERRIDES: dict[str, tuple[str, ...]] = {
 }
 READING_FIELDS = ("text_encoder", "va_norm")  # how the data is read, whatever the dataset
 GROUP_OVERRIDES = ("dataset", "experiment")  # keys that choose the dataset group
+DATA_ROOT_KEY = "paths.data_dir"  # where the default folders of the datasets lie
+_REFERENCE = re.compile(r"\$\{(\.?)([\w.]+)\}")  # `${paths.data_dir}`, `${.flavor}`
 
 
 @functools.cache
@@ -101,7 +100,41 @@ def _gives_data(given: set[str]) -> bool:
     """Whether the command line chooses the data (a dataset, its folder or synthetic settings);
     loader options such as `dataset.batch_size` do not."""
     keys = {key for keys in FIELD_OVERRIDES.values() for key in keys} | set(GROUP_OVERRIDES)
-    return bool(given & keys)
+    return bool(given & (keys | {DATA_ROOT_KEY}))
+
+
+def _derived_from(group: DictConfig) -> set[str]:
+    """The command-line keys the default `data_dir` of the dataset `group` is derived from
+    (`${paths.data_dir}/MOSEI` -> paths.data_dir; `${.flavor}` -> dataset.flavor); none for a
+    group without a default folder (`folder`)."""
+    default = OmegaConf.to_container(group).get("data_dir")  # unresolved
+    return {
+        f"dataset.{name}" if relative else name
+        for relative, name in _REFERENCE.findall(str(default or ""))
+    }
+
+
+def _overriding(name: str, group: DictConfig) -> set[str]:
+    """The command-line keys that leave the recorded option `name` of `group` to the user."""
+    derived = _derived_from(group) if name == "data_dir" else set()
+    return set(FIELD_OVERRIDES[name]) | derived
+
+
+def _applies(name: str, settings: dict[str, Any], given: set[str], group: DictConfig) -> bool:
+    """Whether the recorded option `name` builds the data: recorded, not left to the user, and
+    a data folder only where it can be read as recorded."""
+    if name not in settings or given & _overriding(name, group):
+        return False
+    return name != "data_dir" or _readable_as_recorded(group, settings)
+
+
+def _readable_as_recorded(group: DictConfig, settings: dict[str, Any]) -> bool:
+    """Whether the recorded data folder holds the data to read: always, for a data module that
+    only reads; for one that generates its dataset (synthetic), only when that dataset is
+    already there. Elsewhere it is generated where the user's own config says, never at a path
+    a checkpoint or a model folder names."""
+    generated_in = getattr(get_class(group._target_), "generated_in", None)
+    return generated_in is None or generated_in(settings["data_dir"], settings.get("flavor"))
 
 
 def _checked(settings: Any, path: Path) -> dict[str, Any]:
@@ -152,13 +185,13 @@ def dataset_config(cfg: DictConfig, settings: Any, path: Path) -> DictConfig:
                         node[name] = cfg.dataset[name]
                 cfg.dataset = node
         for name in fields:
-            if name in settings and not given & set(FIELD_OVERRIDES[name]):
+            if _applies(name, settings, given, stored):
                 cfg.dataset[name] = settings[name]
     if cfg.dataset.get("data_dir") is None:  # an exported model records no local path
         why = (
             "records no data folder of its dataset (exported models never do)"
             if "data_dir" not in settings
-            else "records its data folder, but the command line set paths.data_dir instead"
+            else "records its data folder, but the command line set dataset.data_dir to none"
         )
         raise InputError(
             f"{path} {why}: give dataset.data_dir=DIR, the labelled data to score, or label "

@@ -20,9 +20,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from univa.data.datamodule import UniVADataModule
-from univa.errors import InputError, UsageError
+from univa.errors import UsageError
 from univa.model.finite import refuse_non_finite_weights
-from univa.model.pretrained import CONFIG_FILE, load_network, resolve
+from univa.model.pretrained import load_network, resolve
 from univa.training.data_settings import dataset_config, user_overrides
 from univa.training.lit_module import UniVALitModule, load_error_reason
 from univa.vocabulary import is_glove
@@ -128,9 +128,7 @@ def load_pretrained_module(folder: Path) -> UniVALitModule:
     on the PLM path its data settings read the text with the folder's own tokenizer."""
     network, stored, _ = load_network(folder)
     config = network.config
-    training = stored.get("training") or {}
-    if not isinstance(training, dict):
-        raise InputError(f"{folder / CONFIG_FILE}: its training options are not a mapping")
+    training = stored.get("training", {})  # checked by `read_config`
     module = UniVALitModule(
         config.labels, config.input_dims, config.max_lens, network=network, **training
     )

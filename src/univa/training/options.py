@@ -3,7 +3,6 @@ light (no torch, no Lightning), for the config schemas of `univa.cli.schemas`.""
 
 from __future__ import annotations
 
-from univa.model.config import LossConfig, UniVAConfig
-from univa.optimizer import OptimizerConfig
+from univa.model.config import LossConfig, OptimizerConfig, UniVAConfig
 
 OPTION_CLASSES: tuple[type, ...] = (UniVAConfig, LossConfig, OptimizerConfig)
