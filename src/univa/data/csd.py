@@ -83,7 +83,9 @@ class CsdFile:
 
     def _read(self, vid: str, which: int, rows: slice, dtype: type) -> np.ndarray:
         try:
-            return np.asarray(self._videos[vid][which][rows], dtype)
+            # opened by its (checked) name for this read only: HDF5 keeps a buffer for every
+            # open dataset, which over thousands of videos would add up
+            return np.asarray(self._file[self._videos[vid][which]][rows], dtype)
         except OSError as error:
             raise InputError(f"cannot read {self.path} data/{vid}: {error}") from None
 
@@ -98,7 +100,7 @@ class CsdFile:
 
 
 def _checked_videos(file, path: Path, max_steps: int) -> dict[str, tuple]:
-    """video id -> (features, intervals) datasets, unread, and their (T, D)."""
+    """video id -> the names of its (features, intervals) datasets, and their (T, D)."""
     try:
         roots = list(file.keys())
         root = _stored(file, roots[0], path) if len(roots) == 1 else None
@@ -184,8 +186,8 @@ def _checked_dataset(group, name: str, where: str, path: Path, max_steps: int):
 
 
 def _video(data, vid: str, path: Path, max_steps: int) -> tuple:
-    """Video `vid`'s (features, intervals) datasets, unread, and its (T, D); a 1-D features
-    dataset is one column."""
+    """The names of video `vid`'s (features, intervals) datasets, checked but unread, and its
+    (T, D); a 1-D features dataset is one column."""
     group = _stored(data, vid, path, f"data/{vid}")
     if not (_has(group, "features") and _has(group, "intervals")):
         raise InputKeyError(
@@ -200,7 +202,7 @@ def _video(data, vid: str, path: Path, max_steps: int) -> tuple:
             f"{path}: data/{vid}: features {shape} and intervals {intervals.shape or ()} "
             "must be (T, D) and (T, 2)"
         )
-    return features, intervals, shape
+    return features.name, intervals.name, shape
 
 
 def read_splits(path: str | Path) -> dict[str, list[str]]:
