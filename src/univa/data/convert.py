@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
-from univa.data.csd import MAX_STEPS, read_csd, read_splits, utterance_splits
+from univa.data.csd import MAX_STEPS, CsdFile, read_splits
+from univa.data.csd_utterances import SHORTEN, LengthCap, write_csd_splits
 from univa.data.dialogue_text import read_dialogues, read_split_text
-from univa.data.folder_write import write_dataset
+from univa.data.folder_write import dataset_writer, write_dataset
 from univa.data.records import MOSEI, RELEASED, DatasetRecord
 from univa.data.released import check_dataset_dir, feature_file, read_split
 from univa.errors import InputError, UsageError, exit_on_user_error
@@ -151,22 +153,37 @@ def convert_csd(
     splits: str | Path,
     out: str | Path,
     max_steps: int = MAX_STEPS,
+    max_length: int | None = None,
+    shorten: str = "truncate",
 ) -> Path:
     """Write MOSEI computational sequences to `out`: one row per labelled segment of the labels
     sequence, each modality's rows cut by its interval, splits from a JSON file of video ids.
-    A video longer than `max_steps` rows is refused before it is read."""
+    A video longer than `max_steps` rows is refused before it is read; an utterance longer than
+    `max_length` rows keeps that many, its first (`shorten="truncate"`) or evenly spread
+    (`"subsample"`). Videos are read one at a time and the splits written through memory maps,
+    so memory does not grow with the number of videos."""
     check_out_is_free(out)
     if not modalities:
         raise UsageError("give at least one --modality NAME=FILE.csd")
     unknown = sorted(set(modalities) - set(MODALITIES))
     if unknown:
         raise UsageError(f"--modality names must be among {list(MODALITIES)}, got {unknown}")
+    if max_length is not None and max_length < 1:
+        raise UsageError(f"--max-length must be at least 1, got {max_length}")
+    if shorten not in SHORTEN:
+        raise UsageError(f"--shorten must be one of {list(SHORTEN)}, got {shorten!r}")
     video_splits = read_splits(splits)
-    sequences = {m: read_csd(path, max_steps) for m, path in modalities.items()}
-    split_data = utterance_splits(read_csd(labels, max_steps), sequences, video_splits)
     manifest = MOSEI.manifest() | {"name": "CMU-MOSEI"}
     manifest.pop("text_encoder", None)  # no raw text to read with a PLM
-    return write_dataset(out, manifest, split_data)
+    with ExitStack() as files:
+        sequences = {
+            m: files.enter_context(CsdFile(path, max_steps)) for m, path in modalities.items()
+        }
+        label_sequence = files.enter_context(CsdFile(labels, max_steps))
+        with dataset_writer(out, manifest) as writer:
+            cap = LengthCap(max_length, shorten)
+            write_csd_splits(writer, label_sequence, sequences, video_splits, cap)
+    return Path(out)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -201,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-steps", type=int, default=MAX_STEPS,
         help=f"the most rows one video of a sequence may hold (default {MAX_STEPS})",
     )  # fmt: skip
+    csd.add_argument(
+        "--max-length", type=int, default=None, metavar="N",
+        help="the most rows one utterance keeps per modality (default: all)",
+    )  # fmt: skip
+    csd.add_argument(
+        "--shorten", choices=SHORTEN, default="truncate",
+        help="a longer utterance keeps its first N rows (truncate, the default) or N rows "
+        "spread evenly over it (subsample)",
+    )  # fmt: skip
     csd.add_argument("out", type=Path, help="new folder to write")
     return parser
 
@@ -216,7 +242,13 @@ def main(argv: list[str] | None = None) -> None:
             if len(set(names)) < len(names):
                 raise UsageError(f"each --modality once, got {names}")
             path = convert_csd(
-                args.labels, dict(args.modality), args.splits, args.out, args.max_steps
+                args.labels,
+                dict(args.modality),
+                args.splits,
+                args.out,
+                args.max_steps,
+                args.max_length,
+                args.shorten,
             )
     print(f"wrote {path}")
 

@@ -1,4 +1,5 @@
-"""CMU-MultimodalSDK computational sequences (`.csd`, HDF5) cut into utterances.
+"""CMU-MultimodalSDK computational sequences (`.csd`, HDF5): reading them, checked, one video at
+a time (`univa.data.csd_utterances` cuts them into utterances).
 
 A computational sequence is an HDF5 file with one root group (named after the sequence) that
 holds `data/<video_id>/features` (T, D) and `data/<video_id>/intervals` (T, 2) (start and end
@@ -12,7 +13,6 @@ those segments: an utterance holds the feature rows whose interval overlaps its 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +33,106 @@ class CsdRepairWarning(UserWarning):
     """Something of the computational sequences was left out or replaced; the message says what."""
 
 
+class CsdFile:
+    """An open computational sequence whose layout and declared sizes were checked, every
+    video's rows left on disk until asked for, so a sequence larger than memory can be cut.
+
+    Only what is stored in the file itself is read: a soft or external link (which could lead
+    to another file) is refused unfollowed, and a dataset longer than `max_steps` rows or
+    larger than `MAX_BYTES` is refused before it is read (a few KB of compressed zeros can
+    declare hundreds of GiB).
+    """
+
+    def __init__(self, path: str | Path, max_steps: int = MAX_STEPS) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputFileNotFoundError(f"missing computational sequence {self.path}")
+        try:
+            self._file = _h5py().File(self.path, "r")
+        except OSError as error:
+            raise InputError(f"cannot read {path}: {error} (not an HDF5 .csd file?)") from None
+        try:
+            self._videos = _checked_videos(self._file, self.path, max_steps)
+        except BaseException:
+            self._file.close()
+            raise
+        widths = {shape[1] for _, _, shape in self._videos.values()}
+        if len(widths) != 1:
+            self._file.close()
+            raise InputError(f"{self.path}: the videos' feature widths differ: {sorted(widths)}")
+        self.width: int = widths.pop()
+
+    @property
+    def videos(self) -> list[str]:
+        return list(self._videos)
+
+    def __contains__(self, vid: str) -> bool:
+        return vid in self._videos
+
+    def steps(self, vid: str) -> int:
+        """How many rows video `vid` holds."""
+        return self._videos[vid][2][0]
+
+    def intervals(self, vid: str) -> np.ndarray:
+        """(T, 2) float64 start and end time of each row of video `vid`."""
+        return self._read(vid, 1, slice(None), np.float64)
+
+    def rows(self, vid: str, start: int, stop: int) -> np.ndarray:
+        """(stop - start, D) float32 feature rows of video `vid`, read as one slice."""
+        return self._read(vid, 0, slice(start, stop), np.float32).reshape(-1, self.width)
+
+    def _read(self, vid: str, which: int, rows: slice, dtype: type) -> np.ndarray:
+        try:
+            # opened by its (checked) name for this read only: HDF5 keeps a buffer for every
+            # open dataset, which over thousands of videos would add up
+            return np.asarray(self._file[self._videos[vid][which]][rows], dtype)
+        except OSError as error:
+            raise InputError(f"cannot read {self.path} data/{vid}: {error}") from None
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> CsdFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _checked_videos(file, path: Path, max_steps: int) -> dict[str, tuple]:
+    """video id -> the names of its (features, intervals) datasets, and their (T, D)."""
+    try:
+        roots = list(file.keys())
+        root = _stored(file, roots[0], path) if len(roots) == 1 else None
+        if root is None or not _has(root, "data"):
+            raise InputKeyError(
+                f"{path}: expected one root group holding data/<video_id>/{{features,"
+                f"intervals}} (the CMU-MultimodalSDK layout), found {roots}"
+            )
+        data = _stored(root, "data", path, f"{roots[0]}/data")
+        videos = {vid: _video(data, vid, path, max_steps) for vid in data}
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error} (not an HDF5 .csd file?)") from None
+    if not videos:
+        raise InputError(f"{path}: data/ holds no video")
+    return videos
+
+
 @dataclass(frozen=True)
 class Sequence:
-    """One computational sequence: video id -> (features (T, D), intervals (T, 2))."""
+    """One computational sequence in memory: video id -> (features (T, D), intervals (T, 2))."""
 
     path: Path
     videos: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def read_csd(path: str | Path, max_steps: int = MAX_STEPS) -> Sequence:
+    """Every video of a computational sequence, as float arrays, checked as `CsdFile` checks
+    them: for a notebook or a small file (the converter reads one video at a time)."""
+    with CsdFile(path, max_steps) as csd:
+        return Sequence(
+            csd.path, {v: (csd.rows(v, 0, csd.steps(v)), csd.intervals(v)) for v in csd.videos}
+        )
 
 
 def _h5py():
@@ -49,39 +143,6 @@ def _h5py():
             "reading .csd files needs h5py: pip install 'univa[csd]' (or pip install h5py)"
         ) from None
     return h5py
-
-
-def read_csd(path: str | Path, max_steps: int = MAX_STEPS) -> Sequence:
-    """Every video of a computational sequence, as float arrays, checked for shape.
-
-    Only what is stored in the file itself is read: a soft or external link (which could lead
-    to another file) is refused unfollowed, and a dataset longer than `max_steps` rows or
-    larger than `MAX_BYTES` is refused before it is read (a few KB of compressed zeros can
-    declare hundreds of GiB).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileNotFoundError(f"missing computational sequence {path}")
-    h5py = _h5py()
-    try:
-        with h5py.File(path, "r") as file:
-            roots = list(file.keys())
-            root = _stored(file, roots[0], path) if len(roots) == 1 else None
-            if root is None or not _has(root, "data"):
-                raise InputKeyError(
-                    f"{path}: expected one root group holding data/<video_id>/{{features,"
-                    f"intervals}} (the CMU-MultimodalSDK layout), found {roots}"
-                )
-            data = _stored(root, "data", path, f"{roots[0]}/data")
-            videos = {vid: _video(data, vid, path, max_steps) for vid in data}
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error} (not an HDF5 .csd file?)") from None
-    if not videos:
-        raise InputError(f"{path}: data/ holds no video")
-    widths = {features.shape[1] for features, _ in videos.values()}
-    if len(widths) != 1:
-        raise InputError(f"{path}: the videos' feature widths differ: {sorted(widths)}")
-    return Sequence(path, videos)
 
 
 def _has(group, name: str) -> bool:
@@ -107,8 +168,8 @@ def _stored(group, name: str, path: Path, where: str | None = None, kind: str = 
     return item
 
 
-def _read_dataset(group, name: str, where: str, path: Path, max_steps: int) -> np.ndarray:
-    """A numeric dataset of `group`, its declared size checked before it is read."""
+def _checked_dataset(group, name: str, where: str, path: Path, max_steps: int):
+    """A numeric dataset of `group`, unread, its declared size checked."""
     dataset = _stored(group, name, path, where, kind="dataset")
     if dataset.is_virtual or dataset.external:
         raise InputError(f"{path}: {where} keeps its values in other files; univa reads none")
@@ -121,29 +182,27 @@ def _read_dataset(group, name: str, where: str, path: Path, max_steps: int) -> n
             f"{path}: {where} declares {shape} {dataset.dtype}, more than univa reads "
             f"({max_steps} steps, {MAX_BYTES // 2**30} GiB); a longer sequence needs --max-steps"
         )
-    return dataset[()]
+    return dataset
 
 
-def _video(data, vid: str, path: Path, max_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def _video(data, vid: str, path: Path, max_steps: int) -> tuple:
+    """The names of video `vid`'s (features, intervals) datasets, checked but unread, and its
+    (T, D); a 1-D features dataset is one column."""
     group = _stored(data, vid, path, f"data/{vid}")
     if not (_has(group, "features") and _has(group, "intervals")):
         raise InputKeyError(
             f"{path}: data/{vid} needs 'features' and 'intervals', has {list(group)}"
         )
-    features = np.asarray(
-        _read_dataset(group, "features", f"data/{vid}/features", path, max_steps), np.float32
-    )
-    intervals = np.asarray(
-        _read_dataset(group, "intervals", f"data/{vid}/intervals", path, max_steps), np.float64
-    )
-    if features.ndim == 1:
-        features = features[:, None]
-    if features.ndim != 2 or intervals.shape != (len(features), 2):
+    features = _checked_dataset(group, "features", f"data/{vid}/features", path, max_steps)
+    intervals = _checked_dataset(group, "intervals", f"data/{vid}/intervals", path, max_steps)
+    shape = features.shape or ()
+    shape = (*shape, 1) if len(shape) == 1 else shape
+    if len(shape) != 2 or (intervals.shape or ()) != (shape[0], 2):
         raise InputError(
-            f"{path}: data/{vid}: features {features.shape} and intervals {intervals.shape} "
+            f"{path}: data/{vid}: features {shape} and intervals {intervals.shape or ()} "
             "must be (T, D) and (T, 2)"
         )
-    return features, intervals
+    return features.name, intervals.name, shape
 
 
 def read_splits(path: str | Path) -> dict[str, list[str]]:
@@ -178,88 +237,3 @@ def emotion_labels(intensities: np.ndarray, path: Path) -> np.ndarray:
             f"then {', '.join(MOSEI.labels)}), this one has {intensities.shape[1]}"
         )
     return (intensities[:, MOSEI_EMOTION_COLUMNS] > 0).astype(np.int64)
-
-
-def cut(features: np.ndarray, intervals: np.ndarray, start: float, end: float) -> np.ndarray:
-    """The rows whose interval overlaps [start, end] (a row ending at `start` does not)."""
-    inside = (intervals[:, 0] < end) & (intervals[:, 1] > start)
-    return features[inside]
-
-
-def _finite(features: np.ndarray, counts: dict[str, int], modality: str) -> np.ndarray:
-    bad = ~np.isfinite(features)
-    if bad.any():
-        counts[modality] = counts.get(modality, 0) + int(bad.sum())
-        features = np.where(bad, np.float32(0.0), features)
-    return features
-
-
-def utterance_splits(
-    labels: Sequence, modalities: dict[str, Sequence], splits: dict[str, list[str]]
-) -> dict[str, dict]:
-    """Each split as `write_dataset` takes it: one row per labelled segment of its videos.
-
-    A segment that some modality has no row for, and a video missing from a sequence, are left
-    out with one warning that counts them; non-finite feature values become 0, also warned.
-    """
-    missing_videos: dict[str, set[str]] = {}
-    empty_segments = 0
-    non_finite: dict[str, int] = {}
-    result = {}
-    for split in SPLITS:
-        table: dict[str, list] = {"utt_id": [], "dialogue_id": []}
-        rows: list[np.ndarray] = []
-        features: dict[str, list[np.ndarray]] = {m: [] for m in modalities}
-        for vid in splits[split]:
-            absent = [name for name, seq in {"labels": labels, **modalities}.items()
-                      if vid not in seq.videos]  # fmt: skip
-            if absent:
-                for name in absent:
-                    missing_videos.setdefault(name, set()).add(vid)
-                continue
-            intensities, segments = labels.videos[vid]
-            targets = emotion_labels(intensities, labels.path)
-            for index in np.argsort(segments[:, 0], kind="stable"):
-                start, end = segments[index]
-                parts = {m: cut(*seq.videos[vid], start, end) for m, seq in modalities.items()}
-                if any(len(part) == 0 for part in parts.values()):
-                    empty_segments += 1
-                    continue
-                table["utt_id"].append(f"{vid}[{index}]")
-                table["dialogue_id"].append(vid)
-                rows.append(targets[index])
-                for m, part in parts.items():
-                    features[m].append(_finite(part, non_finite, m))
-        table["turn"] = _turns(table["dialogue_id"])  # over the segments kept
-        if not rows:
-            raise InputError(f"the {split!r} split has no utterance with every modality")
-        result[split] = {"table": table, "labels": np.stack(rows), "features": features}
-    _warn_left_out(missing_videos, empty_segments, non_finite)
-    return result
-
-
-def _turns(dialogue_ids: list[str]) -> list[int]:
-    """0-based position of each row in its dialogue (rows of a dialogue are consecutive)."""
-    turns, seen = [], {}
-    for dialogue in dialogue_ids:
-        turns.append(seen.get(dialogue, 0))
-        seen[dialogue] = turns[-1] + 1
-    return turns
-
-
-def _warn_left_out(missing: dict[str, set[str]], empty: int, non_finite: dict[str, int]) -> None:
-    notes = [
-        f"{len(videos)} video(s) of the splits file missing from the {name} sequence "
-        f"(e.g. {sorted(videos)[0]!r})"
-        for name, videos in missing.items()
-    ]
-    if empty:
-        notes.append(f"{empty} labelled segment(s) that some modality has no row for")
-    if notes:
-        warnings.warn(CsdRepairWarning("left out " + "; ".join(notes)), stacklevel=3)
-    if non_finite:
-        counts = ", ".join(f"{count} in {m}" for m, count in non_finite.items())
-        warnings.warn(
-            CsdRepairWarning(f"replaced non-finite feature values (NaN or +-inf) with 0: {counts}"),
-            stacklevel=3,
-        )
