@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from lightning.pytorch.callbacks import Callback
 
     from univa.data.datamodule import UniVADataModule
+    from univa.report.analysis import SplitOutputs
     from univa.training.lit_module import UniVALitModule
     from univa.training.run_folder import ResumeCheckpoint
 
@@ -192,7 +193,9 @@ def _fit_and_test_module(
         "best_checkpoint": best_path,
         "seed": int(cfg.seed),
     }
+    val = None
     if cfg.get("test", True):  # the module holds the best weights now: no second restore
+        val = _tune_before_test(cfg, trainer, module, datamodule)
         trainer.test(module, datamodule=datamodule, verbose=False)
         results["test"] = module.last_summary["test"]
         test_labels = datamodule.split_labels("test")
@@ -201,8 +204,29 @@ def _fit_and_test_module(
     if trainer.is_global_zero:
         module.to(trainer.strategy.root_device)  # evaluation moved it back to the CPU
         with trainer.precision_plugin.forward_context():
-            _decide_and_report(cfg, trainer, module, datamodule, results)
+            _decide_and_report(cfg, trainer, module, datamodule, results, val)
     return results
+
+
+def _tune_before_test(
+    cfg: DictConfig, trainer: L.Trainer, module: UniVALitModule, datamodule: UniVADataModule
+) -> SplitOutputs | None:
+    """When the run tunes its thresholds, tune them on validation now (on every rank: the same
+    outputs, so the same thresholds) and let the test pass decide at them, so that test's
+    logged metrics and results.json are one answer; the validation outputs, or None."""
+    from univa.report.analysis import collect_outputs
+    from univa.report.decisions import decide, tuning_mode
+
+    options = cfg.get("analysis")
+    mode = tuning_mode(options.get("threshold_tuning"), datamodule) if options else None
+    if not mode:
+        return None
+    module.to(trainer.strategy.root_device)
+    with trainer.precision_plugin.forward_context():
+        val = collect_outputs(module.model, datamodule, "valid")
+    fixed = float(module.model.config.threshold)
+    module.eval_thresholds = decide(val, None, module.labels, fixed, options, mode).thresholds
+    return val
 
 
 def _decide_and_report(
@@ -211,12 +235,14 @@ def _decide_and_report(
     module: UniVALitModule,
     datamodule: UniVADataModule,
     results: dict,
+    val: SplitOutputs | None,
 ) -> None:
     """On rank 0: choose the decision thresholds (tuned on validation when asked, SPEC's fixed
     one otherwise), make test's metrics those at them, analyse, write results.json, print the
     summary and a warning when the test predictions are degenerate."""
     import torch
 
+    from univa.metrics import metric_summary
     from univa.report.analysis import collect_outputs, predict_at
     from univa.report.console import console
     from univa.report.decisions import decide, degenerate_warning, threshold_record, tuning_mode
@@ -231,7 +257,8 @@ def _decide_and_report(
     model, labels = module.model, module.labels
     fixed = float(model.config.threshold)
     test = collect_outputs(model, datamodule, "test") if "test" in results else None
-    val = collect_outputs(model, datamodule, "valid") if enabled or mode else None
+    if val is None and (enabled or mode):
+        val = collect_outputs(model, datamodule, "valid")
     decisions = decide(val, test, labels, fixed, options, mode) if val is not None else None
     thresholds = (
         decisions.thresholds
@@ -240,10 +267,10 @@ def _decide_and_report(
     )
     if decisions and decisions.tuned:
         results["tuned"] = decisions.tuned
-        if test is not None:  # the tuned thresholds decide the run's test metrics
-            constant = results["test"]["best_constant_micro_f1"]
-            results["fixed"] = {"threshold": fixed, "test": results.pop("test")}
-            results["test"] = decisions.tuned["test"] | {"best_constant_micro_f1": constant}
+        if test is not None:  # the test pass decided at the tuned thresholds; fixed for reference
+            at_fixed = metric_summary(predict_at(test.probs, fixed), test.targets, labels)
+            constant = {"best_constant_micro_f1": results["test"]["best_constant_micro_f1"]}
+            results["fixed"] = {"threshold": fixed, "test": at_fixed | constant}
     if test is not None:
         results["test"]["thresholds"] = threshold_record(labels, thresholds, mode)
 
