@@ -16,6 +16,7 @@ from pretrained_folders import write_folder
 from univa.data import FolderDataModule
 from univa.data.synthetic import write_synthetic_dataset
 from univa.errors import InputError
+from univa.model.folder_schema import check_folder_config
 from univa.model.pretrained import CONFIG_FILE
 from univa.predict import predict
 from univa.training.data_settings import record
@@ -163,3 +164,26 @@ def test_paths_data_dir_does_not_stand_for_an_exported_folders_data(tmp_path: Pa
     cfg = compose_task("evaluate", tmp_path, f"pretrained={folder}", "paths.data_dir=data")
     with pytest.raises(InputError, match=r"records no data folder .*: give dataset.data_dir=DIR"):
         load_checkpoint_and_data(cfg, folder)
+
+
+def test_no_layers_over_a_modality_is_a_valid_config(tmp_path: Path) -> None:
+    """The PLM presets build no layers over the text a PLM reads: `num_layers.text` 0 is theirs,
+    while a negative count is refused."""
+    folder = write_folder(tmp_path / "model", data_settings=dict(SETTINGS))
+    config = json.loads((folder / CONFIG_FILE).read_text())
+    check_folder_config(
+        config
+        | {"network": {**config["network"], "num_layers": {"text": 0, "audio": 1, "vision": 1}}},
+        folder / CONFIG_FILE,
+    )
+    with pytest.raises(InputError, match=r"'network.num_layers.text' must be an integer >= 0"):
+        check_folder_config(
+            config
+            | {
+                "network": {
+                    **config["network"],
+                    "num_layers": {"text": -1, "audio": 1, "vision": 1},
+                }
+            },
+            folder / CONFIG_FILE,
+        )

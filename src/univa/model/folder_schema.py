@@ -98,6 +98,10 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# integer keys whose 0 means something: no layers over a modality a PLM reads (PLM presets)
+MAY_BE_ZERO = ("network.num_layers.",)
+
+
 def _problem(key: str, value: Any, hint: Any) -> str | None:
     """Why `value` at `key` is not of type `hint`, or None; the first problem found."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -124,10 +128,10 @@ def _problem(key: str, value: Any, hint: Any) -> str | None:
             if problem := _at(f"{key}.{name}", item, args[1]):
                 return problem
         return None
-    return _scalar_problem(value, hint)
+    return _scalar_problem(value, hint, key)
 
 
-def _scalar_problem(value: Any, hint: Any) -> str | None:
+def _scalar_problem(value: Any, hint: Any, key: str) -> str | None:
     if hint is bool:
         ok, what = isinstance(value, bool), "true or false"
     elif hint is str:
@@ -136,9 +140,9 @@ def _scalar_problem(value: Any, hint: Any) -> str | None:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         ok, what = number and math.isfinite(value), "a finite number"
     elif hint is int or hint is Seed:  # a size, or a seed
-        minimum = 0 if hint is Seed else 1
+        minimum = 0 if hint is Seed or key.startswith(MAY_BE_ZERO) else 1
         ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-        what = "an integer >= 0" if hint is Seed else "a positive integer"
+        what = "an integer >= 0" if minimum == 0 else "a positive integer"
     else:
         raise TypeError(f"no check for values of type {hint}")  # a new option's type: add one
     return None if ok else f"must be {what}, got {_shown(value)}"
