@@ -1,7 +1,12 @@
-"""Shared fixtures: compose the real Hydra configs, and a tiny synthetic dataset per session."""
+"""Shared fixtures: compose the real Hydra configs, and a tiny synthetic dataset per session.
+
+Under pytest-xdist (the fast lane runs `-n 2` on 2 cores) each worker and the commands it
+starts compute on one thread, so that the workers do not fight over the cores.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +18,12 @@ from omegaconf import DictConfig, open_dict
 
 from univa.cli import CONFIG_DIR
 from univa.data.synthetic import write_synthetic_dataset
+
+if "PYTEST_XDIST_WORKER" in os.environ:
+    import torch
+
+    os.environ["OMP_NUM_THREADS"] = "1"  # for the commands the tests start
+    torch.set_num_threads(1)
 
 
 @pytest.fixture
