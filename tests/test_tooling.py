@@ -14,7 +14,7 @@ ROOT = Path(__file__).parents[1]
 FAST_LANE = [
     "ruff check src tests benchmarks",
     "ruff format --check src tests benchmarks",
-    'python -m pytest -m "not slow"',
+    'python -m pytest -m "not slow" -n 2',
 ]
 SLOW_LANE = ["python -m pytest -m slow"]
 
