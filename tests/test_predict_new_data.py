@@ -301,3 +301,19 @@ def test_an_exported_folder_stands_alone(tmp_path: Path, monkeypatch) -> None:
                          "output=preds.csv"))  # fmt: skip
     assert not (tmp_path / "gen").exists()
     assert read_rows(elsewhere / "preds.csv") == read_rows(from_checkpoint)
+
+
+@pytest.mark.parametrize(
+    ("override", "shown"),
+    [
+        ("dataset.data_dir=my_data", "dataset.data_dir=<local path>"),
+        ("+extra=./notes.txt", "+extra=<local path>"),
+        ("model.temperature=.5", "model.temperature=.5"),  # a number, not a path
+        ("text.encoder=FacebookAI/roberta-base", "text.encoder=FacebookAI/roberta-base"),
+        ("text.encoder=/home/me/plms/roberta", "text.encoder=roberta"),  # moved away since
+    ],
+)
+def test_the_card_shows_overrides_without_local_paths(override: str, shown: str) -> None:
+    from univa.export import shareable_override
+
+    assert shareable_override(override) == shown

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import re
 import sys
@@ -110,7 +109,7 @@ def shareable_override(override: str) -> str:
     local = (
         key.lstrip("+~").split(".")[-1] in PATH_KEYS
         or key.startswith(("paths.", "hydra."))
-        or value.startswith(("/", ".", "~"))
+        or value.startswith(("/", "./", "../", "~"))
         or (os.sep in value and Path(value).exists())
     )
     return f"{key}=<local path>" if local else override
@@ -141,14 +140,17 @@ def run_record(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
 
 def shareable_text_encoder(text_encoder: str) -> str:
     """How a shared folder names the text encoder, never by a local path: "glove" or a hub name
-    as given; a local folder by the hub name its config records, else by its base name."""
+    as given; a local folder by the hub name its config records, else (or when it is gone) by
+    its base name."""
     folder = Path(text_encoder)
-    if is_glove(text_encoder) or not folder.is_dir():
+    if is_glove(text_encoder) or (not folder.is_dir() and HUB_NAME.match(text_encoder)):
         return text_encoder
+    if not folder.is_dir():  # a folder that moved since: its path still says whose disk it was
+        return folder.name
     try:
-        recorded = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        recorded = read_json(folder / "config.json")
         name = recorded.get("_name_or_path") if isinstance(recorded, dict) else None
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # no config (tokenizer files only), or not JSON
         name = None
     if isinstance(name, str) and HUB_NAME.match(name) and not Path(name).exists():
         return name

@@ -17,7 +17,7 @@ def load_pretrained(source: str | Path) -> TrainedModel:
     >>> model = univa.load_pretrained("my_model")
     >>> model.predict("new_data")  # a folder in the generic format, labels not needed
     """
-    network, stored, _ = load_network(source)
+    network, stored = load_network(source)
     labels, text_encoder = list(network.config.labels), network.config.text_encoder
     tuned = recorded_thresholds(stored, labels)
     if tuned is None:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
-from univa.data.folder_format import present_splits
 from univa.data.folder_input import NetworkInputs, check_input, input_rows, read_input_split
 from univa.data.folder_write import write_dataset
 from univa.data.tokenization import load_tokenizer
@@ -97,29 +96,32 @@ class TrainedModel:
         """Modality -> what the network reads of it (`feature_spec`)."""
         return feature_spec(self.network.config, (self.data_settings or {}).get("features"))
 
-    def _threshold_tensor(self) -> torch.Tensor:
-        return torch.tensor([self.thresholds[label] for label in self.labels])
-
-    def _probabilities(
+    def _decisions(
         self, folder: Path, batch_size: int, device: torch.device
-    ) -> tuple[int, Iterator[tuple[str, list[str], torch.Tensor]]]:
-        """The number of utterances in `folder`, and (split, utt ids, probabilities (B, C) on
-        the CPU) per batch; the folder is checked against the network before anything runs."""
+    ) -> tuple[int, bool, Iterator[list[tuple[str, str, list[float], list[int]]]]]:
+        """The number of utterances in `folder`, whether it holds several splits, and per batch
+        its rows (utt id, split, probabilities, 0/1 predictions at `thresholds`); the folder is
+        checked against the network before anything runs. Moves the network to `device`."""
         needs = self.network_inputs
         splits = check_input(folder, needs)
         tokenizer = load_tokenizer(self.text_source) if needs.raw_text else None
         inputs = [read_input_split(folder, s, needs, tokenizer, batch_size) for s in splits]
         total = sum(len(split.utt_ids) for split in inputs)
         network = self.network.to(device).eval()
+        thresholds = torch.tensor([self.thresholds[label] for label in self.labels])
 
-        def batches() -> Iterator[tuple[str, list[str], torch.Tensor]]:
+        def batches() -> Iterator[list[tuple[str, str, list[float], list[int]]]]:
             with torch.inference_mode():
                 for split, utt_ids, batch in input_rows(inputs):
                     probs = network(move_data_to_device(batch, device))["probs"].float().cpu()
                     refuse_non_finite_probabilities(probs, utt_ids)
-                    yield split, utt_ids, probs
+                    preds = predict_at(probs, thresholds).tolist()
+                    yield [
+                        (utt_id, split, prob, pred)
+                        for utt_id, prob, pred in zip(utt_ids, probs.tolist(), preds, strict=True)
+                    ]
 
-        return total, batches()
+        return total, len(splits) > 1, batches()
 
     def _columns(self, splits: bool) -> list[str]:
         return [
@@ -149,15 +151,13 @@ class TrainedModel:
         `thresholds`)."""
         import pandas as pd
 
-        rows = []
         with _as_folder(data, table, features, lengths, masks) as folder:
-            splits = _split_count(folder) > 1
-            _, batches = self._probabilities(folder, batch_size, _device(device))
-            thresholds = self._threshold_tensor()
-            for split, utt_ids, probs in batches:
-                preds = predict_at(probs, thresholds)
-                for utt_id, prob, pred in zip(utt_ids, probs.tolist(), preds.tolist(), strict=True):
-                    rows.append([utt_id, *([split] if splits else []), *prob, *pred])
+            _, splits, batches = self._decisions(folder, batch_size, _device(device))
+            rows = [
+                [utt_id, *([split] if splits else []), *prob, *pred]
+                for batch in batches
+                for utt_id, split, prob, pred in batch
+            ]
         return pd.DataFrame(rows, columns=self._columns(splits))
 
     def write_predictions(
@@ -171,10 +171,7 @@ class TrainedModel:
         """`predict` on the folder `data`, streamed into the CSV `output` one batch at a time
         (probabilities with 6 decimals), which appears whole or not at all and never replaces
         a file; returns the number of rows."""
-        folder = Path(data)
-        splits = _split_count(folder) > 1
-        total, batches = self._probabilities(folder, batch_size, _device(device))
-        thresholds = self._threshold_tensor()
+        total, splits, batches = self._decisions(Path(data), batch_size, _device(device))
         written = 0
         with (
             atomic_write(Path(output), "w", replace=False, newline="", encoding="utf-8") as file,
@@ -182,14 +179,13 @@ class TrainedModel:
         ):
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(self._columns(splits))
-            for split, utt_ids, probs in batches:
-                preds = predict_at(probs, thresholds).tolist()
+            for batch in batches:
                 writer.writerows(
                     [utt_id, *([split] if splits else []), *(f"{p:.6f}" for p in prob), *pred]
-                    for utt_id, prob, pred in zip(utt_ids, probs.tolist(), preds, strict=True)
+                    for utt_id, split, prob, pred in batch
                 )
-                written += len(utt_ids)
-                advance(len(utt_ids))
+                written += len(batch)
+                advance(len(batch))
         return written
 
 
@@ -197,10 +193,6 @@ def _device(device: str | torch.device | None) -> torch.device:
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
-
-
-def _split_count(folder: Path) -> int:
-    return len(present_splits(folder))
 
 
 @contextmanager

@@ -172,10 +172,10 @@ def load_weights(model: UniVA, path: Path) -> None:
     model.load_state_dict(state, strict=False)  # the checks above are the strict ones
 
 
-def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any], Path]:
+def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any]]:
     """The network of a folder written by `univa.export` (or a hub id), ready, in eval mode,
-    with the folder's whole `config.json` and the local folder it was read from. On the PLM
-    path its `config.text_encoder` names the folder's `text_encoder/`."""
+    with the folder's whole `config.json`. On the PLM path its `config.text_encoder` names the
+    folder's `text_encoder/`."""
     folder = resolve(source)
     stored = read_config(folder)
     config = _network_config(folder, stored["network"])
@@ -196,7 +196,7 @@ def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any], Path]:
         ) from error
     load_weights(model, folder / WEIGHTS_FILE)
     model.eval()
-    return model, stored, folder
+    return model, stored
 
 
 def recorded_thresholds(stored: dict[str, Any], labels: list[str]) -> dict | None:

@@ -126,7 +126,7 @@ def load_module(path: Path) -> UniVALitModule:
 def load_pretrained_module(folder: Path) -> UniVALitModule:
     """The network of an exported folder in a module that evaluates it, with its loss options;
     on the PLM path its data settings read the text with the folder's own tokenizer."""
-    network, stored, _ = load_network(folder)
+    network, stored = load_network(folder)
     config = network.config
     training = stored.get("training", {})  # checked by `read_config`
     module = UniVALitModule(
