@@ -375,27 +375,21 @@ def validate_dataset(data_dir: str | Path) -> list[str]:
     return problems
 
 
-def unlabelled_splits(data_dir: str | Path) -> list[str]:
-    """The splits of a valid folder whose table has no label columns."""
-    labels = read_manifest(data_dir).get("labels") or []
-    return [
-        split
-        for split in present_splits(data_dir)
-        if not labels or labels[0] not in read_table(Path(data_dir) / split / TABLE_FILE)[0]
-    ]
-
-
 def training_problems(data_dir: str | Path) -> list[str]:
     """What a valid folder lacks to be trained on: all three splits, labelled."""
     problems = []
-    missing = [split for split in SPLITS if split not in present_splits(data_dir)]
+    splits = present_splits(data_dir)
+    missing = [split for split in SPLITS if split not in splits]
     if missing:
         problems.append(
             f"no {', '.join(missing)} split folder (training needs train/, valid/ and test/)"
         )
-    if not read_manifest(data_dir).get("labels"):
+    labels = read_manifest(data_dir).get("labels")
+    if not labels:
         problems.append(f"{MANIFEST_FILE}: no key 'labels' (training needs the label names)")
-    else:
-        for split in unlabelled_splits(data_dir):
+        return problems
+    for split in splits:  # validated: a table has all label columns or none
+        table = Path(data_dir) / split / TABLE_FILE
+        if labels[0] not in read_table(table, header_only=True)[0]:
             problems.append(f"{split}/{TABLE_FILE}: no label columns (training needs labels)")
     return problems

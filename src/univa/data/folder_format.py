@@ -62,13 +62,14 @@ def load_array(path: Path) -> np.ndarray:
     return load_npy(path, mmap_mode="c")
 
 
-def read_table(path: Path) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a CSV table (UTF-8, csv module quoting)."""
+def read_table(path: Path, header_only: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV table (UTF-8, csv module quoting); no rows with `header_only`,
+    which reads the first line only."""
     with Path(path).open(newline="", encoding="utf-8-sig") as file:  # a spreadsheet's BOM
         reader = csv.reader(file)
         try:
             header = next(reader, [])
-            return header, list(reader)
+            return header, [] if header_only else list(reader)
         except csv.Error as error:  # e.g. a field past the csv module's size limit
             raise InputError(f"{path}: not a readable CSV table ({error})") from None
 

@@ -76,7 +76,7 @@ def _fit_problems(folder: Path, manifest: dict, needs: NetworkInputs) -> list[st
         lacking = [
             split
             for split in present_splits(folder)
-            if TEXT not in read_table(folder / split / TABLE_FILE)[0]
+            if TEXT not in read_table(folder / split / TABLE_FILE, header_only=True)[0]
         ]
         if lacking:
             problems.append(
