@@ -120,17 +120,21 @@ def test_total_combines_parts_with_alpha_and_modality_weights() -> None:
     assert losses["total"].item() == pytest.approx((0.7 * losses["cls"] + 0.3 * con).item())
 
 
-def test_the_label_prior_is_its_own_part_of_the_classification_loss() -> None:
+def test_the_classification_loss_holds_the_label_prior_which_is_also_shown_alone() -> None:
+    """SPEC section 8: `cls` is the classification loss with the prior term."""
     out, batch = _out_and_batch()
     labels = out["log_probs"].shape[1]
     similarity = torch.rand(labels, labels)
     config = LossConfig(alpha=0.3, temperature=0.5, delta=0.2)
     losses = univa_losses(out, batch, config, similarity, loss_mode="kl")
+    without = univa_losses(out, batch, config, loss_mode="kl")
     prior = label_prior_term(out["log_probs"], similarity)
+    assert prior.item() != 0
     assert losses["prior"].item() == pytest.approx(prior.item())
-    expected = 0.7 * (losses["cls"] + prior) + 0.3 * losses["con"]
+    assert losses["cls"].item() == pytest.approx((without["cls"] + prior).item())
+    expected = 0.7 * losses["cls"] + 0.3 * losses["con"]
     assert losses["total"].item() == pytest.approx(expected.item())
-    assert "prior" not in univa_losses(out, batch, config, loss_mode="kl")
+    assert "prior" not in without
 
 
 def test_without_contrastive_the_total_is_the_classification_loss() -> None:

@@ -120,14 +120,15 @@ def univa_losses(
     """`cls`, `prior` (with the label prior), `con`, `con_<modality>` and `total` for one batch.
 
     `out` is the network's output and `loss_mode` the mode it was built for (its config's
-    `loss_mode`). The original code's classification loss is `cls + prior`; without the
-    contrastive loss it is the total.
+    `loss_mode`). `cls` is the original code's classification loss, the prior term included
+    (SPEC section 8); `prior` shows that term alone. Without the contrastive loss `cls` is the total.
     """
     classification, scores = classification_loss(out, batch["labels"], loss_mode)
-    losses = {"cls": classification}
+    losses = {}
     if label_similarity is not None:
         losses["prior"] = label_prior_term(scores, label_similarity)
         classification = classification + losses["prior"]
+    losses["cls"] = classification
     if not config.contrastive:
         losses["total"] = classification
         return losses
