@@ -29,7 +29,7 @@ class UniVAOutput(_Output, total=False):
 
 
 class UniVA(nn.Module):
-    """Takes a `Batch` (docs/api.md §1.2) and returns logits, probabilities, predictions, features.
+    """Takes a `Batch` (docs/api.md §1.3) and returns logits, probabilities, predictions, features.
 
     `text_model_config`, the PLM's Hugging Face config, builds the PLM from it (its weights
     loaded afterwards, as `univa.model.pretrained` does) instead of from `config.text_encoder`.
