@@ -1,5 +1,5 @@
 """One optimizer step of univa or the original re-implementation at the shapes of one of the
-paper's four presets (SPEC section 7), on CPU or CUDA, in fp32 or bf16 autocast.
+paper's four presets (docs/method.md §7), on CPU or CUDA, in fp32 or bf16 autocast.
 
 Run through `train_step.py --preset ...` (one model per process, so its peak memory is its own);
 `gpu_train_step.sh` runs the four presets x {fp32, bf16} x {univa, original}.

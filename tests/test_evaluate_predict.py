@@ -162,7 +162,7 @@ def test_predict_at_the_fixed_threshold(
     predict(cfg)
     labels = list(train_results["test"]["per_label_f1"])
     _, probs, preds = read_predictions(output, labels)
-    assert torch.equal(preds, (probs > cfg.model.threshold).long())  # KL mode, SPEC section 2
+    assert torch.equal(preds, (probs > cfg.model.threshold).long())  # KL mode, docs/method.md §2.5
     printed = capsys.readouterr().out
     if case == "last.ckpt":  # says that the run's tuned thresholds are another checkpoint's
         assert "thresholds: model.threshold=0.18 (fixed; the thresholds tuned in " in printed

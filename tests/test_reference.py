@@ -1,4 +1,4 @@
-"""Original UniVA checkpoints (SPEC section 10): loading, converting, and the errors on bad files.
+"""Original UniVA checkpoints (docs/original-checkpoints.md §3): loading, converting, and the errors on bad files.
 
 A plain re-implementation of the original network (`univa.original_model`) with random weights
 is saved the way the original saves; the loaded `UniVALitModule` must reproduce its
@@ -90,7 +90,7 @@ def save_original(model: OriginalUniVA, path: Path, **config_changes: object) ->
 
 
 def make_batch(num_labels: int, vocab_size: int | None = None, batch: int = 6) -> dict:
-    """A univa batch (SPEC section 8); token ids for the PLM path when `vocab_size` is given."""
+    """A univa batch (docs/api.md §1.2); token ids for the PLM path when `vocab_size` is given."""
     torch.manual_seed(1)
     out = {"labels": (torch.rand(batch, num_labels) < 0.4).float()}
     for modality, dim in DIMS.items():

@@ -1,4 +1,4 @@
-"""VA standardisation modes (SPEC section 3)."""
+"""VA standardisation modes (docs/method.md §3.5)."""
 
 import warnings
 

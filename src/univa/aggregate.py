@@ -1,6 +1,6 @@
 """`python -m univa.aggregate SWEEP_DIR`: mean ± std of the test metrics over seeds, per configuration.
 
-Every `results.json` under SWEEP_DIR (SPEC section 9) is one run. A run's configuration is its
+Every `results.json` under SWEEP_DIR (docs/run-folder.md §2) is one run. A run's configuration is its
 Hydra overrides (`<run>/.hydra/overrides.yaml`) without the `seed=` override, so a 3-seed
 multirun of two temperatures gives two rows of n=3; a run with no overrides.yaml is grouped with
 the other runs of its parent folder. Std is the sample std (n-1); a configuration with a single

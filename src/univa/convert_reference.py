@@ -1,4 +1,4 @@
-"""Convert an original UniVA checkpoint (SPEC section 10) into a Lightning checkpoint.
+"""Convert an original UniVA checkpoint (docs/original-checkpoints.md §3) into a Lightning checkpoint.
 
 `UniVALitModule.load_from_checkpoint(OUT)` then works with `weights_only=True` (all
 hyper-parameters are plain values), so a converted model evaluates or fine-tunes like one

@@ -1,4 +1,4 @@
-"""Label-correlation prior of UniVA (SPEC section 3): cosine similarity of the labels' VA coordinates."""
+"""Label-correlation prior of UniVA (docs/method.md §3.2): cosine similarity of the labels' VA coordinates."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""UniVA's losses (SPEC section 3): KL classification, label-correlation prior, VA-driven SupCon.
+"""UniVA's losses (docs/method.md §3): KL classification, label-correlation prior, VA-driven SupCon.
 
 Everything here is loop-free and works on whole batches, so a training step makes no
 host-device synchronisation beyond what the caller logs.
@@ -53,7 +53,7 @@ def va_supcon_loss(
     threshold: float,
     temperature: float,
 ) -> torch.Tensor:
-    """VA-driven supervised contrastive loss of one modality (SPEC section 3), loop-free.
+    """VA-driven supervised contrastive loss of one modality (docs/method.md §3.3), loop-free.
 
     Two identical views of the batch: anchors are the B rows of view 1, the contrast set is all
     2B rows but the anchor itself. Positives of anchor i: its copy in view 2, and every j != i

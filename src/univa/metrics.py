@@ -1,4 +1,4 @@
-"""Multi-label emotion metrics of the paper (SPEC section 6), on torchmetrics.
+"""Multi-label emotion metrics of the paper (docs/method.md §6.4), on torchmetrics.
 
 torchmetrics keeps the per-rank states and synchronises them under DDP, so the numbers count
 every utterance once however many processes evaluate.

@@ -1,4 +1,4 @@
-"""The optimiser of UniVA (SPEC section 6): AdamW, linear warm-up then decay per optimizer step."""
+"""The optimiser of UniVA (docs/method.md §6.1): AdamW, linear warm-up then decay per optimizer step."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The original UniVA network and losses, re-implemented plainly (SPEC sections 2, 3, 10).
+"""The original UniVA network and losses, re-implemented plainly (docs/method.md §2, §3 and docs/original-checkpoints.md §1).
 
 univa itself never uses this module: it is the oracle that `tests/test_reference.py` and
 `tests/test_losses.py` check univa against, and the baseline `benchmarks/train_step.py` times.
@@ -176,7 +176,7 @@ def va_aware_supcon_loss(
 
 
 class OriginalUniVA(nn.Module):
-    """`multimodal_t_a_v_model`; `args` as the original's argparse config (SPEC section 10)."""
+    """`multimodal_t_a_v_model`; `args` as the original's argparse config (docs/original-checkpoints.md §1)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         super().__init__()

@@ -1,4 +1,4 @@
-"""Load checkpoints written by the original UniVA code (SPEC section 10) into `UniVALitModule`.
+"""Load checkpoints written by the original UniVA code (docs/original-checkpoints.md §3) into `UniVALitModule`.
 
 The original saves `{"model": state_dict, "config": argparse.Namespace}`. Sizes are read from
 the state dict's shapes, options from the saved config, and every original weight is renamed

@@ -237,7 +237,7 @@ def _decide_and_report(
     results: dict,
     val: SplitOutputs | None,
 ) -> None:
-    """On rank 0: choose the decision thresholds (tuned on validation when asked, SPEC's fixed
+    """On rank 0: choose the decision thresholds (tuned on validation when asked, the paper's fixed
     one otherwise), make test's metrics those at them, analyse, write results.json, print the
     summary and a warning when the test predictions are degenerate."""
     import torch

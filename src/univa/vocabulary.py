@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # annotations only: the vocabulary stays importable without t
 MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
 SPLITS: tuple[str, ...] = ("train", "valid", "test")  # the released layout's file suffixes
 
-RESULTS_FILE = "results.json"  # a run's metrics (SPEC section 9), read by aggregate and predict
+RESULTS_FILE = "results.json"  # a run's metrics (docs/run-folder.md §2), read by aggregate, predict
 GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; others name a PLM
 # how VA scores are normalised (`dataset.va_norm`)
 VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
@@ -65,7 +65,7 @@ class _LabelledBatch(TypedDict):
 
 
 class Batch(_LabelledBatch, total=False):
-    """What a data loader yields and the network and losses read (SPEC section 8).
+    """What a data loader yields and the network and losses read (docs/api.md §1.2).
 
     Each modality the data holds as features has `<m>` (B, L, D) and `<m>_mask` (B, L); with a
     PLM text encoder, text comes as the dialogue's token ids with its attention mask and the

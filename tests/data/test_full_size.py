@@ -16,7 +16,7 @@ from univa.data.released import feature_file, read_split
 from univa.data.synthetic import FULL, _dialogue_lengths, plan
 from univa.data.synthetic import main as synthetic_main
 
-BENCHMARK_SPLITS = {  # SPEC section 1: about 16.3k / 1.9k / 4.7k and 17.4k / 2.9k / 4.2k
+BENCHMARK_SPLITS = {  # docs/method.md §1: about 16.3k / 1.9k / 4.7k and 17.4k / 2.9k / 4.2k
     "mosei": {"train": 16326, "valid": 1871, "test": 4659},
     "m3ed": {"train": 17427, "valid": 2871, "test": 4151},
 }

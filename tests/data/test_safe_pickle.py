@@ -12,7 +12,7 @@ from univa.data.safe_pickle import RefusedGlobalError, load_data_pickle
 
 
 def released_style_content() -> dict:
-    """What the released and synthetic pickles hold (SPEC section 5), plus numpy scalars,
+    """What the released and synthetic pickles hold (docs/data-format.md §1.2), plus numpy scalars,
     dtypes, a Fortran-ordered and an object array, sets and an OrderedDict."""
     table = {
         "audio": np.random.default_rng(0).normal(size=(3, 4, 5)).astype(np.float32),

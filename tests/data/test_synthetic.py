@@ -1,4 +1,4 @@
-"""The synthetic generator must write exactly the released layout (SPEC section 5), with rows
+"""The synthetic generator must write exactly the released layout (docs/data-format.md §1), with rows
 aligned across files, and data a simple model can learn from."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The tiny local text model must load offline through the Auto classes like a real PLM folder,
-with the special tokens the dialogue builder relies on (SPEC sections 4 and 9)."""
+with the special tokens the dialogue builder relies on (docs/method.md §4 and docs/api.md §2.3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dialogue-context inputs against the original loader's algorithm (SPEC section 4)."""
+"""Dialogue-context inputs against the original loader's algorithm (docs/method.md §4)."""
 
 from dataclasses import dataclass
 

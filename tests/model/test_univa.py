@@ -1,4 +1,4 @@
-"""The assembled network: output contract of SPEC section 8, modes and the prior parameter."""
+"""The assembled network: output contract of docs/api.md §1.3, modes and the prior parameter."""
 
 import pytest
 import torch

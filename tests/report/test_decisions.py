@@ -19,7 +19,7 @@ LABELS = ["joy", "anger", "sadness", "neutral"]
 @pytest.mark.parametrize(
     ("datamodule", "expected"),
     [
-        (lambda d: MoseiDataModule(d), None),  # the paper's fixed threshold (SPEC section 7)
+        (lambda d: MoseiDataModule(d), None),  # the paper's fixed threshold (docs/method.md §7)
         (lambda d: SyntheticDataModule(d), None),  # the mosei flavour: the default run
         (lambda d: SyntheticDataModule(d, flavor="m3ed"), None),
         (lambda d: SyntheticDataModule(d, flavor="generic"), "per_label"),

@@ -4,7 +4,7 @@ Each schema is generated from the one place that defines the options' defaults (
 dataclasses, a data module's constructor), so a default is written once; the groups' YAML files
 extend a schema (`defaults: [/schema/<name>@_here_, _self_]`) and hold only what differs from it. A misspelt
 key or a value of the wrong type then fails when Hydra composes the config, before any data is
-read. The `model` keys stay flat (`model.temperature`, `model.lr`), as SPEC section 9 names them.
+read. The `model` keys stay flat (`model.temperature`, `model.lr`), as docs/api.md §2.2 names them.
 """
 
 from __future__ import annotations

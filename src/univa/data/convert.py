@@ -1,4 +1,4 @@
-"""`python -m univa.data.convert`: write a dataset in univa's generic format (FORMAT.md).
+"""`python -m univa.data.convert`: write a dataset in univa's generic format (docs/data-format.md §2).
 
 `released SRC OUT` converts a dataset in the UniVA release's layout (MOSEI, M3ED, or their
 synthetic stand-ins): its pickles are read once more by the restricted unpickler, and OUT holds

@@ -1,4 +1,4 @@
-"""Map-style dataset of un-batched dicts (SPEC section 8) and the collate that batches them."""
+"""Map-style dataset of un-batched dicts (docs/api.md §1.2) and the collate that batches them."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class EmotionDataset(Dataset):
 def split_tensors(
     arrays: SplitArrays, va_norm: VANorm = "reference", split: str = "split"
 ) -> dict[str, torch.Tensor]:
-    """Batch-dict tensors of a whole split (SPEC section 8 keys), VA standardised per split
+    """Batch-dict tensors of a whole split (docs/api.md §1.2 keys), VA standardised per split
     (`split` names it in warnings, e.g. "MOSEI train")."""
     tensors = {"labels": torch.from_numpy(arrays.labels)}
     for modality, features in arrays.features.items():

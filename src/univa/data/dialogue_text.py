@@ -1,4 +1,4 @@
-"""The text side of the released layout (SPEC sections 4 and 5): dialogues and utterance texts.
+"""The text side of the released layout (docs/method.md §4 and docs/data-format.md §1): dialogues and utterance texts.
 
 On the PLM path each utterance is read with its dialogue, its position in it, and the text
 modality's VA, in the row order the features use: the CSV rows of the split (MOSEI) or the key

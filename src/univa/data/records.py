@@ -42,7 +42,7 @@ class DatasetRecord:
     threshold_tuning: str | None = DEFAULT_THRESHOLD_TUNING
 
     def manifest(self) -> dict:
-        """The record as a generic dataset's manifest (FORMAT.md), less what the writer fills."""
+        """The record as a generic dataset's manifest (docs/data-format.md §2), less what the writer fills."""
         return {
             "name": self.name,
             "labels": list(self.labels),
@@ -62,7 +62,7 @@ MOSEI = DatasetRecord(
     text_file="final_multi_labels.csv",
     text_order="csv_rows",
     text_encoder="roberta-base",
-    threshold_tuning=None,  # model.threshold=0.18 is the paper's value (SPEC section 7)
+    threshold_tuning=None,  # model.threshold=0.18 is the paper's value (docs/method.md §7)
 )
 M3ED = DatasetRecord(
     name="M3ED",
@@ -72,7 +72,7 @@ M3ED = DatasetRecord(
     text_file="preprocess_data/utt_annot.json",
     text_order="annotation_keys",
     text_encoder="hfl/chinese-roberta-wwm-ext",
-    threshold_tuning=None,  # model.threshold=0.18 is the paper's value (SPEC section 7)
+    threshold_tuning=None,  # model.threshold=0.18 is the paper's value (docs/method.md §7)
 )
 GENERIC_LABELS = ("joy", "anger", "sadness", "neutral")
 # A label set the built-in table does not know, with its own points (NRC-VAD, on [0, 1]):

@@ -1,4 +1,4 @@
-"""Readers of the released UniVA data layout (SPEC section 5), shared by real and synthetic data.
+"""Readers of the released UniVA data layout (docs/data-format.md §1), shared by real and synthetic data.
 
 Each split is stored as pickled dicts of arrays, one file per modality; row i of every file of
 a split is the same utterance. The pickles are read by a restricted unpickler that builds only

@@ -1,4 +1,4 @@
-"""Synthetic CMU-MOSEI / M3ED datasets, written in the released on-disk layout (SPEC section 5),
+"""Synthetic CMU-MOSEI / M3ED datasets, written in the released on-disk layout (docs/data-format.md §1),
 and a `generic` one (4 other labels, text and audio only) written in univa's generic format.
 
 The package trains and tests on this data when the real release is absent, so it has to be
@@ -11,7 +11,7 @@ learnable the way the real data is, not noise. The generative story, per split:
    co-occurrence (sad with anger/disgust/fear, happy with surprise, rarely happy with sad).
 2. Each present label gets an intensity in thirds (1/3 .. 3), as in MOSEI's annotations.
 3. True valence/arousal = intensity-weighted mean of the labels' NRC-VAD coordinates
-   (SPEC section 3; no label -> neutral). Each modality's VA = true VA + its own noise + a
+   (docs/method.md §3.2; no label -> neutral). Each modality's VA = true VA + its own noise + a
    small per-modality bias, reported on [-1, 1] like a unimodal VA regressor's output.
 4. Audio / vision frames = a per-modality projection of the intensity-weighted labels, in which
    each modality sees some labels well (audio: high arousal; vision: happy and surprised faces)
@@ -109,7 +109,7 @@ class FlavorSpec:
     text_style: str  # tokenizer style of the tiny local PLM, as the paper's PLM for this dataset
     dialogue_ids: str = "video"  # "video": YouTube-like ids; "episode": show_episode_scene
     cues: tuple[str, ...] = ()  # each label's key in WORDS and VISIBILITY; () = its lower case
-    # the benchmark's split sizes (SPEC section 1), fewest and most utterances of a dialogue,
+    # the benchmark's split sizes (docs/method.md §1), fewest and most utterances of a dialogue,
     # steps and audio/vision widths of `size=full`; None: the flavour has no full size
     full_utterances: dict[str, int] | None = None
     full_turns: tuple[int, int] | None = None
@@ -167,7 +167,7 @@ FLAVORS: dict[str, FlavorSpec] = {
         full_utterances={"train": 17427, "valid": 2871, "test": 4151},
         full_turns=(10, 39),  # 24.5 on average: 24.4k utterances in 990 dialogues
         # audio: the 1582 IS10 functionals, one vector per utterance; vision: 342-d Denseface
-        # frames (the M3ED paper's features; the UniVA release's widths are not in the SPEC)
+        # frames (the M3ED paper's features; the UniVA release's widths are not documented)
         full_max_len={"text": 50, "audio": 1, "vision": 100},
         full_dims={"audio": 1582, "vision": 342},
     ),
@@ -503,7 +503,7 @@ def _split_written(
 
 
 def _write(root: Path, spec: FlavorSpec, splits: dict[str, _Split]) -> None:
-    """The text and label files of SPEC section 5 (`_split_written` writes the features); row i
+    """The text and label files of docs/data-format.md §1 (`_split_written` writes the features); row i
     of each file of a split is the same utterance."""
     pre = root / RELEASED_MARKER
     _dump_json({s: sp.structure for s, sp in splits.items()}, pre / "videos_structure.json")

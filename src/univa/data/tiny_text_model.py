@@ -1,10 +1,10 @@
-"""A tiny, randomly initialised text model with a tokenizer trained on a corpus (SPEC section 4).
+"""A tiny, randomly initialised text model with a tokenizer trained on a corpus (docs/method.md §4).
 
 The PLM text path needs `AutoTokenizer` / `AutoModel` folders, and the real ones (roberta-base,
 chinese-roberta-wwm-ext) cannot be downloaded offline. This writes a stand-in of the same
 architecture and tokenizer style, small enough to train on CPU in seconds, as a normal,
 self-contained Hugging Face folder: `tokenizer.json`, `tokenizer_config.json`, `config.json`,
-`model.safetensors`. The tokenizer files alone also load (SPEC section 9).
+`model.safetensors`. The tokenizer files alone also load (docs/api.md §2.3).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Dialogue-context inputs of the PLM text path (SPEC section 4).
+"""Dialogue-context inputs of the PLM text path (docs/method.md §4).
 
 Every utterance is encoded with its whole dialogue: `<s> u1 </s></s> u2 </s> ... </s>` (RoBERTa
 style) or `[CLS] u1 [SEP] u2 [SEP] ...` (BERT style), and an utterance mask marks its own tokens.

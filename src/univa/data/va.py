@@ -1,4 +1,4 @@
-"""Per-split standardisation of the unimodal valence-arousal scores (SPEC section 3)."""
+"""Per-split standardisation of the unimodal valence-arousal scores (docs/method.md §3.5)."""
 
 from __future__ import annotations
 

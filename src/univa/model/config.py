@@ -18,7 +18,7 @@ DATA_FIELDS: tuple[str, ...] = ("labels", "input_dims", "max_lens", "text_encode
 
 @dataclass
 class UniVAConfig:
-    """Architecture (SPEC section 2) and data-derived sizes of one UniVA network.
+    """Architecture (docs/method.md §2) and data-derived sizes of one UniVA network.
 
     `input_dims` and `max_lens` come from the data: the feature width of each modality and the
     longest sequence over all splits (the size of its learned position table). `text_encoder`
@@ -95,7 +95,7 @@ class UniVAConfig:
 
 @dataclass
 class LossConfig:
-    """How UniVA weighs its losses (SPEC section 3): Total = (1 - alpha) L_cls + alpha L_con.
+    """How UniVA weighs its losses (docs/method.md §3.4): Total = (1 - alpha) L_cls + alpha L_con.
 
     `contrastive_weights` weigh the modalities inside L_con = sum_m w_m L_m / (number of
     modalities); the paper uses 3 for MOSEI's text and 1 elsewhere. `gather_negatives` (beyond

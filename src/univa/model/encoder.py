@@ -1,4 +1,4 @@
-"""Per-modality sequence encoder (SPEC section 2): projection, positions, BERT layers, pooling."""
+"""Per-modality sequence encoder (docs/method.md §2.1): projection, positions, BERT layers, pooling."""
 
 from __future__ import annotations
 

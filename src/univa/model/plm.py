@@ -1,4 +1,4 @@
-"""Text encoder on a pretrained language model (SPEC section 2, PLM path)."""
+"""Text encoder on a pretrained language model (docs/method.md §2.4, PLM path)."""
 
 from __future__ import annotations
 

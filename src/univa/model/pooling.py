@@ -1,4 +1,4 @@
-"""Additive-attention pooling (SPEC section 2): a learned query scores every time step."""
+"""Additive-attention pooling (docs/method.md §2.3): a learned query scores every time step."""
 
 from __future__ import annotations
 

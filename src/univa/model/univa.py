@@ -1,4 +1,4 @@
-"""The UniVA network (SPEC section 2): one encoder per modality, concatenation, linear classifier."""
+"""The UniVA network (docs/method.md §2): one encoder per modality, concatenation, linear classifier."""
 
 from __future__ import annotations
 
@@ -23,13 +23,13 @@ class _Output(TypedDict):
 
 
 class UniVAOutput(_Output, total=False):
-    """What `UniVA.forward` returns (SPEC section 8); `log_probs` only in KL mode."""
+    """What `UniVA.forward` returns (docs/api.md §1.3); `log_probs` only in KL mode."""
 
     log_probs: torch.Tensor  # (B, C) log-softmax of the logits
 
 
 class UniVA(nn.Module):
-    """Takes a `Batch` (SPEC section 8) and returns logits, probabilities, predictions, features.
+    """Takes a `Batch` (docs/api.md §1.3) and returns logits, probabilities, predictions, features.
 
     `text_model_config`, the PLM's Hugging Face config, builds the PLM from it (its weights
     loaded afterwards, as `univa.model.pretrained` does) instead of from `config.text_encoder`.

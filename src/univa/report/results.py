@@ -18,7 +18,7 @@ from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric
 
 
 def write_results(output_dir: Path, results: dict) -> Path:
-    """`<output_dir>/results.json` (SPEC section 9), the file scripts and `aggregate` read."""
+    """`<output_dir>/results.json` (docs/run-folder.md §2), the file scripts and `aggregate` read."""
     path = output_dir / RESULTS_FILE
     write_text(path, json.dumps(results, indent=2))  # the old file stays whole on a full disk
     return path

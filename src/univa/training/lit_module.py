@@ -73,7 +73,7 @@ def network_inputs(
 
 
 class UniVALitModule(L.LightningModule):
-    """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (SPEC section 6).
+    """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (docs/method.md §6.1).
 
     Every argument is a plain value (the data-derived `labels`, `input_dims`, `max_lens` plus
     the flat options of `UniVAConfig`, `LossConfig` and `OptimizerConfig`, whose defaults they
@@ -153,7 +153,7 @@ class UniVALitModule(L.LightningModule):
 
     def compute_losses(self, batch: Batch, out: UniVAOutput) -> dict[str, torch.Tensor]:
         """`cls`, `prior` (with the label prior), `con`, per-modality `con_<m>` and `total`
-        (SPEC section 3)."""
+        (docs/method.md §3)."""
         similarity = getattr(self.model, "label_similarity", None)
         config = self.loss_config if self.training else self.eval_loss_config
         return univa_losses(out, batch, config, similarity, loss_mode=self.model.config.loss_mode)
