@@ -121,7 +121,7 @@ def test_total_combines_parts_with_alpha_and_modality_weights() -> None:
 
 
 def test_the_classification_loss_holds_the_label_prior_which_is_also_shown_alone() -> None:
-    """SPEC section 8: `cls` is the classification loss with the prior term."""
+    """docs/api.md §1: `cls` is the classification loss with the prior term."""
     out, batch = _out_and_batch()
     labels = out["log_probs"].shape[1]
     similarity = torch.rand(labels, labels)

@@ -121,7 +121,7 @@ def univa_losses(
 
     `out` is the network's output and `loss_mode` the mode it was built for (its config's
     `loss_mode`). `cls` is the original code's classification loss, the prior term included
-    (SPEC section 8); `prior` shows that term alone. Without the contrastive loss `cls` is the total.
+    (docs/api.md §1); `prior` shows that term alone. Without the contrastive loss `cls` is the total.
     """
     classification, scores = classification_loss(out, batch["labels"], loss_mode)
     losses = {}
