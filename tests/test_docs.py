@@ -34,7 +34,10 @@ def text_files() -> list[Path]:
     return [
         path
         for path in files
-        if path.is_file() and path.suffix in SUFFIXES and path.resolve() != this
+        if path.is_file()
+        and path.suffix in SUFFIXES
+        and path.resolve() != this
+        and not any(part.endswith(".egg-info") for part in path.parts)  # pip's copy of the README
     ]
 
 
