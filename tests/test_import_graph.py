@@ -20,13 +20,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "univa.errors": ("univa",),  # raised by every layer: a leaf
 }
 # the flow, low to high: files -> readers -> data modules -> network -> objectives -> Lightning
-# glue -> reporting -> the entry points' shared start -> the entry points; a module imports only
+# glue -> reporting -> the configs' schemas and the entry points' shared start -> the entry points; a module imports only
 # from its own layer or the ones below
 FLOW: tuple[tuple[str, ...], ...] = (
     (
         "univa.vocabulary",
         "univa.errors",
-        "univa.conf",
         "univa.files",
         "univa.safe_json",
         "univa.custom_code",
@@ -38,7 +37,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
     ("univa.losses", "univa.metrics", "univa.optimizer"),
     ("univa.training", "univa.inference"),
     ("univa.report",),
-    ("univa.cli",),
+    ("univa.conf", "univa.cli"),
     (
         "univa.train",
         "univa.evaluate",

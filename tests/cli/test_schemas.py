@@ -1,10 +1,13 @@
-"""The typed configs (issue 12 item 2): every default has one home, and a misspelt key or a
-wrong type fails while Hydra composes, before any data is read."""
+"""The typed configs (issue 12 item 2, issue 21 items 5 and 6): every default has one home, the
+option dataclasses, and a misspelt key or a wrong type fails while Hydra composes, before any
+data is read, also in a composition with `univa.conf.CONFIG_DIR` alone."""
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,14 +16,12 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from univa.cli import CONFIG_DIR
 from univa.cli.command import composition_message
-from univa.cli.schemas import TextOptions
-from univa.data.datamodule import UniVADataModule
-from univa.data.synthetic_datamodule import SyntheticDataModule
-from univa.model.config import DATA_FIELDS
+from univa.conf import CONFIG_DIR, ModelSchema, TextSchema
+from univa.data.options import DataOptions, SyntheticOptions
+from univa.model.config import LossConfig, NetworkOptions, OptimizerConfig
 from univa.report.analysis import AnalysisOptions
-from univa.training.lit_module import OPTION_CLASSES, UniVALitModule
+from univa.training.lit_module import UniVALitModule
 
 CONF = Path(CONFIG_DIR)
 SKIP = {"defaults", "_target_"}
@@ -36,16 +37,6 @@ def field_defaults(*classes: type) -> dict:
     return defaults
 
 
-def constructor_defaults(cls: type) -> dict:
-    defaults = {}
-    for klass in reversed(cls.__mro__):
-        if "__init__" in vars(klass) and issubclass(klass, UniVADataModule):
-            for p in inspect.signature(klass.__init__).parameters.values():
-                if p.default is not p.empty:
-                    defaults[p.name] = p.default
-    return defaults
-
-
 def compose_group(name: str):
     GlobalHydra.instance().clear()
     try:
@@ -56,7 +47,7 @@ def compose_group(name: str):
 
 
 def test_each_model_key_defaults_to_its_dataclass_field() -> None:
-    expected = {k: v for k, v in field_defaults(*OPTION_CLASSES).items() if k not in DATA_FIELDS}
+    expected = field_defaults(NetworkOptions, LossConfig, OptimizerConfig)
     model = OmegaConf.to_container(compose_group("model/univa").model)
     assert model.pop("_target_") == "univa.UniVALitModule"
     assert model == expected
@@ -68,12 +59,13 @@ def test_each_model_key_defaults_to_its_dataclass_field() -> None:
 @pytest.mark.parametrize(
     ("yaml", "defaults"),
     [
-        ("model/univa.yaml", field_defaults(*OPTION_CLASSES)),
-        ("dataset/mosei.yaml", constructor_defaults(UniVADataModule)),
-        ("dataset/m3ed.yaml", constructor_defaults(UniVADataModule)),
-        ("dataset/synthetic.yaml", constructor_defaults(SyntheticDataModule)),
-        ("text/glove.yaml", field_defaults(TextOptions)),
-        ("text/roberta.yaml", field_defaults(TextOptions)),
+        ("model/univa.yaml", field_defaults(ModelSchema)),
+        ("dataset/mosei.yaml", field_defaults(DataOptions)),
+        ("dataset/m3ed.yaml", field_defaults(DataOptions)),
+        ("dataset/folder.yaml", field_defaults(DataOptions)),
+        ("dataset/synthetic.yaml", field_defaults(SyntheticOptions)),
+        ("text/glove.yaml", field_defaults(TextSchema)),
+        ("text/roberta.yaml", field_defaults(TextSchema)),
     ],
 )
 def test_no_yaml_default_repeats_its_schema(yaml: str, defaults: dict) -> None:
@@ -132,3 +124,57 @@ def test_flat_options_build_the_three_configs() -> None:
     assert module.optimizer_config.lr == 1e-3 and module.optimizer_config.adam_eps == 1e-6
     assert module.loss_config.alpha == 0.3 and module.model.config.hidden_size == 8
     assert all(type(v) in (str, int, float, bool, list, dict) for v in module.hparams.values())
+
+
+# composes an entry config in a fresh interpreter, importing nothing of univa but `univa.conf`
+FRESH_COMPOSE = """
+import json, sys
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from univa.conf import CONFIG_DIR
+assert "univa.cli" not in sys.modules
+with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+    cfg = compose(sys.argv[1], overrides=sys.argv[2:])
+    try:
+        compose(sys.argv[1], overrides=["model.temperature=abc"])
+        refused = None
+    except ConfigCompositionException as error:
+        refused = error.__cause__.full_key
+print(json.dumps({"temperature": cfg.model.temperature, "adam_eps": cfg.model.adam_eps, "refused": refused}))
+"""
+
+
+def compose_fresh(code: str, *args: str) -> dict:
+    """What `code` prints (JSON), run by `python -c` in a fresh interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("entry", ["train", "evaluate", "predict"])
+def test_composing_with_the_config_dir_alone_is_typed(entry: str) -> None:
+    """Hydra's `compose` with `univa.conf.CONFIG_DIR`, without importing `univa.cli`: the
+    schemas are there, so the defaults are the dataclasses' and a typed key is checked."""
+    composed = compose_fresh(FRESH_COMPOSE, entry, "model.temperature=0.3")
+    assert composed == {
+        "temperature": 0.3,
+        "adam_eps": OptimizerConfig().adam_eps,
+        "refused": "model.temperature",
+    }
+
+
+def test_a_new_loss_option_is_a_model_key_without_touching_the_yaml() -> None:
+    """The README's recipe: a field with its default in `LossConfig` becomes `model.<option>`,
+    typed, with that default (here a subclass stands in for the edited dataclass)."""
+    code = (
+        "import dataclasses, univa.model.config as config\n"
+        "config.LossConfig = dataclasses.make_dataclass('LossConfig', "
+        "[('focal_gamma', float, dataclasses.field(default=2.0))], bases=(config.LossConfig,))\n"
+        + FRESH_COMPOSE.replace(
+            '"adam_eps": cfg.model.adam_eps', '"gamma": cfg.model.focal_gamma'
+        ).replace("model.temperature=abc", "model.focal_gamma=abc")
+    )
+    composed = compose_fresh(code, "train")
+    assert composed["gamma"] == 2.0 and composed["refused"] == "model.focal_gamma"

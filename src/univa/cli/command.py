@@ -3,7 +3,7 @@
 Hydra composes the config and runs the task; every mistake on the command line ends in one
 line `univa.<command>: error: ...` on stderr and a non-zero exit, before any data is read:
 Hydra's composition errors (a misspelt key, a value of the wrong type for the schemas of
-`univa.cli.schemas`, an unknown group option, an unparsable override),
+`univa.conf`, an unknown group option, an unparsable override),
 the checks of `univa.cli.config_check`, and the `UniVAError`s of the task. A failed task removes
 its run folder when that holds only what Hydra wrote there. Everything else of Hydra (multirun,
 sweepers, `--cfg`, `--help`, tab completion, Lightning's DDP relaunch of `sys.argv`) is

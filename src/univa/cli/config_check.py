@@ -1,6 +1,6 @@
 """Checks of a composed run config that Hydra does not make, run before any data is read.
 
-The `model`, `dataset`, `text` and `analysis` configs are typed (`univa.cli.schemas`): Hydra
+The `model`, `dataset`, `text` and `analysis` configs are typed (`univa.conf`): Hydra
 refuses a misspelt key or a wrong type there while composing. The other groups' YAML files
 (trainer, logger, callbacks, top-level keys) are untyped, so Hydra accepts `trainer.max_epochs=x`
 and the mistake would surface deep in a run without naming the key; and a GPU trainer on a
@@ -117,7 +117,7 @@ def check_typed_overrides(cfg: DictConfig, overrides: list[Override]) -> None:
         schema = _schema_of(_select(cfg, prefix)) if prefix and not override.is_delete() else None
         if schema is None:
             continue
-        fields = {field.name: field.type for field in dataclasses.fields(schema)}
+        fields = {f.name: f.type for f in sorted(dataclasses.fields(schema), key=lambda f: f.name)}
         if override.is_add() and name not in fields:
             close = difflib.get_close_matches(name, list(fields), n=1)
             hint = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -34,7 +35,7 @@ from univa.label_prior import label_points
 from univa.vocabulary import MODALITIES, SPLITS, Batch, is_glove, va_key
 
 
-class UniVADataModule(DataOptions, L.LightningDataModule):
+class UniVADataModule(L.LightningDataModule):
     """Reads the three splits of a dataset in the released layout; after `setup`, callers read
     a split's rows through `split_loader`, its gold labels through `split_labels` and its
     utterance ids (for per-utterance outputs) through `split_utt_ids`.
@@ -49,6 +50,7 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
     (`univa.data.va_source`); the released data has scores for all.
     """
 
+    option_type: type[DataOptions] = DataOptions  # the `dataset` options it takes
     record: DatasetRecord | None = None
     name: str
     labels: list[str]
@@ -60,8 +62,9 @@ class UniVADataModule(DataOptions, L.LightningDataModule):
         if "record" in vars(cls) and cls.record is not None:
             cls.name, cls.labels = cls.record.name, list(cls.record.labels)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)  # DataOptions: the `dataset` options, checked
+    def __init__(self, data_dir: str | Path, **options) -> None:
+        super().__init__()
+        vars(self).update(vars(self.option_type(data_dir, **options)))  # checked, as attributes
         self.va_sources: dict[str, str] = {}
         self.modalities: list[str] = []
         self.datasets: dict[str, EmotionDataset] = {}

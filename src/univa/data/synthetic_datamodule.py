@@ -23,12 +23,14 @@ from univa.data.synthetic import (
 from univa.errors import InputError
 
 
-class SyntheticDataModule(SyntheticOptions, FolderDataModule):
+class SyntheticDataModule(FolderDataModule):
     """A synthetic dataset of `flavor`, `size` and `seed`, generated into `data_dir` when
     absent; read by the reader of the layout its flavour is written in."""
 
+    option_type = SyntheticOptions
+
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)  # SyntheticOptions, then FolderDataModule's
+        super().__init__(*args, **kwargs)
         if self.flavor not in FLAVORS:
             raise InputError(
                 f"dataset.flavor must be one of {sorted(FLAVORS)}, got {self.flavor!r}"

@@ -1,5 +1,6 @@
-"""Typed options of the UniVA network and of its training (losses, optimiser), so a misspelt
-option fails at start with its name; light (no torch), for the config schemas."""
+"""The `model` options of the UniVA network and of its training (losses, optimiser), each
+default defined here once, checked so a bad value fails at start with its name; light (no
+torch): together they are the `model` config's schema (`univa.conf`)."""
 
 from __future__ import annotations
 
@@ -12,25 +13,12 @@ from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
 DROPOUTS: tuple[str, ...] = ("hidden_dropout", "attention_dropout", "fc_dropout", "final_dropout")
-# the fields of `UniVAConfig` that the data module gives, not the `model` config group
-DATA_FIELDS: tuple[str, ...] = ("labels", "input_dims", "max_lens", "text_encoder", "label_va")
 
 
 @dataclass
-class UniVAConfig:
-    """Architecture (docs/method.md §2) and data-derived sizes of one UniVA network.
+class NetworkOptions:
+    """The `model` keys of the architecture (docs/method.md §2), each default defined here."""
 
-    `input_dims` and `max_lens` come from the data: the feature width of each modality and the
-    longest sequence over all splits (the size of its learned position table). `text_encoder`
-    is "glove" or the hub name / local folder of the PLM the data was tokenised for.
-    """
-
-    labels: list[str]
-    input_dims: dict[str, int]
-    max_lens: dict[str, int]
-    text_encoder: str = GLOVE
-    # each label's (valence, arousal) for the label prior; None: the built-in table
-    label_va: dict[str, list[float]] | None = None
     modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
     hidden_size: int = 768
     num_heads: int = 12
@@ -48,14 +36,6 @@ class UniVAConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        if not self.labels or len(set(self.labels)) != len(self.labels):
-            raise InputError(
-                f"model.labels must be distinct names, at least one, got {self.labels}"
-            )
-        if self.label_va is not None and any(len(p) != 2 for p in self.label_va.values()):
-            raise InputError(
-                f"model.label_va must map labels to [valence, arousal], got {self.label_va}"
-            )
         unknown = [m for m in self.modalities if m not in MODALITIES]
         if unknown or not self.modalities:
             raise InputError(
@@ -74,6 +54,34 @@ class UniVAConfig:
                 raise InputError(f"model.{name} must lie in [0, 1], got {getattr(self, name)}")
         if self.layer_norm_eps <= 0:
             raise InputError(f"model.layer_norm_eps must be > 0, got {self.layer_norm_eps}")
+
+
+@dataclass(kw_only=True)
+class UniVAConfig(NetworkOptions):
+    """One UniVA network: its options and the sizes the data gives (not `model` keys).
+
+    `input_dims` and `max_lens` come from the data: the feature width of each modality and the
+    longest sequence over all splits (the size of its learned position table). `text_encoder`
+    is "glove" or the hub name / local folder of the PLM the data was tokenised for.
+    """
+
+    labels: list[str]
+    input_dims: dict[str, int]
+    max_lens: dict[str, int]
+    text_encoder: str = GLOVE
+    # each label's (valence, arousal) for the label prior; None: the built-in table
+    label_va: dict[str, list[float]] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.labels or len(set(self.labels)) != len(self.labels):
+            raise InputError(
+                f"model.labels must be distinct names, at least one, got {self.labels}"
+            )
+        if self.label_va is not None and any(len(p) != 2 for p in self.label_va.values()):
+            raise InputError(
+                f"model.label_va must map labels to [valence, arousal], got {self.label_va}"
+            )
+        super().__post_init__()
         feature_modalities = [
             m for m in self.modalities if m != "text" or is_glove(self.text_encoder)
         ]

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NewType, Union
 
-from univa.conf import CONFIG_DIR
 from univa.errors import InputError
 from univa.model.config import LossConfig, OptimizerConfig, UniVAConfig, split_options
 from univa.vocabulary import MODALITIES, PROVENANCE_KEYS, VA_NORMS
 
 Seed = NewType("Seed", int)  # an integer >= 0; every other integer of the file is a size (> 0)
+# the packaged dataset group (univa.conf, a layer above: its schemas collect every layer's options)
 DATASETS: tuple[str, ...] = tuple(
-    sorted(p.stem for p in (Path(CONFIG_DIR) / "dataset").glob("*.yaml"))
+    sorted(p.stem for p in (Path(__file__).parents[1] / "conf" / "dataset").glob("*.yaml"))
 )
 
 

@@ -1,5 +1,5 @@
-"""The `analysis` options of train.yaml, in a module that imports neither torch nor Lightning
-(the config schemas of `univa.cli.schemas` are generated from them)."""
+"""The `analysis` options of train.yaml, each default defined here once; light (no torch, no
+Lightning): `AnalysisOptions` is the `analysis` config's schema (`univa.conf`)."""
 
 from __future__ import annotations
 

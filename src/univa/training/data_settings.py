@@ -22,12 +22,12 @@ from hydra.utils import get_class
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from univa.conf import CONFIG_DIR
 from univa.errors import InputError
 from univa.vocabulary import MODALITIES, is_glove
 
 DATA_SETTINGS_KEY = "univa_data"  # the checkpoint entry holding them
-DATASET_GROUP_DIR = Path(CONFIG_DIR) / "dataset"
+# the packaged dataset group (univa.conf, a layer above: its schemas collect every layer's options)
+DATASET_GROUP_DIR = Path(__file__).parents[1] / "conf" / "dataset"
 # each recorded dataset option -> the command-line keys that leave it to the user; data_dir also
 # to the keys its group's default folder is derived from (`_derived_from`: paths.data_dir, the
 # synthetic flavor/size/seed), and only to those: a folder dataset's stays where it was recorded

@@ -15,18 +15,16 @@ from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
 from univa.model import UniVA, UniVAConfig, UniVAOutput
-from univa.model.config import DATA_FIELDS, split_options
+from univa.model.config import NetworkOptions, split_options
 from univa.optimizer import OptimizerConfig, build_optimizer
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
-from univa.training.options import OPTION_CLASSES
 from univa.vocabulary import Batch
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:
     """Name each unknown `model.*` option, with the closest valid one."""
-    valid = sorted(
-        {name for cls in OPTION_CLASSES for name in cls.__dataclass_fields__} - set(DATA_FIELDS)
-    )
+    options = (NetworkOptions, LossConfig, OptimizerConfig)
+    valid = sorted(f.name for cls in options for f in dataclasses.fields(cls))
     hints = []
     for name in sorted(unknown):
         close = difflib.get_close_matches(name, valid, n=1)
@@ -76,7 +74,7 @@ class UniVALitModule(L.LightningModule):
     """Trains UniVA with AdamW, linear warm-up and decay per optimizer step (docs/method.md §6.1).
 
     Every argument is a plain value (the data-derived `labels`, `input_dims`, `max_lens` plus
-    the flat options of `UniVAConfig`, `LossConfig` and `OptimizerConfig`, whose defaults they
+    the flat options of `NetworkOptions`, `LossConfig` and `OptimizerConfig`, whose defaults they
     keep), so checkpoints load with `weights_only=True` and `load_from_checkpoint(path)` needs
     nothing else; a checkpoint saved with fewer options gets the defaults of the others. Checkpoints also
     record the data settings of the training's data module (`univa.training.data_settings`), read back
