@@ -1,13 +1,15 @@
-"""The entry point shared by `univa.train`, `univa.evaluate` and `univa.predict`.
+"""The entry point shared by every command: `python -m univa.<command> key=value ...`.
 
-Hydra composes the config and runs the task; every mistake on the command line ends in one
-line `univa.<command>: error: ...` on stderr and a non-zero exit, before any data is read:
+Hydra composes the command's entry config (`conf/<command>.yaml`) and runs the task; every
+mistake on the command line ends in one line `univa.<command>: error: ...` on stderr and a
+non-zero exit, before any data is read:
 Hydra's composition errors (a misspelt key, a value of the wrong type for the schemas of
 `univa.conf`, an unknown group option, an unparsable override),
 the checks of `univa.cli.config_check`, and the `UniVAError`s of the task. A failed task removes
 its run folder when that holds only what Hydra wrote there. Everything else of Hydra (multirun,
 sweepers, `--cfg`, `--help`, tab completion, Lightning's DDP relaunch of `sys.argv`) is
-untouched.
+untouched. `entry_point` builds the commands that run jobs in run folders (train, evaluate,
+predict); `tool_entry_point` the others, which write no run folder nor log (`hydra: tool`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import functools
 import os
 import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,7 +47,7 @@ from omegaconf.errors import (
 
 from univa.cli.config_check import SCALARS, check_config, first_line
 from univa.conf import CONFIG_DIR
-from univa.errors import exit_on_user_error
+from univa.errors import UsageError, exit_on_user_error
 from univa.report.console import quiet_library_noise
 
 HYDRA_OUTPUT_SUBDIR = ".hydra"
@@ -63,12 +66,13 @@ SCHEMA_TYPES: dict[str, str] = {
 
 # how Hydra refuses two modes at once, e.g. `-m ... --cfg hydra`
 HYDRA_MODE_CLASH = "Only one of --run, --multirun"
+MULTIRUN_FLAGS = {"-m", "--multirun"}
+Main = Callable[[list[str] | None], None]
 
 
-def entry_point(
-    program: str, config_name: str, task: Callable[[DictConfig], Any]
-) -> Callable[[], None]:
-    """The `main()` of a command: Hydra's app around `task`, errors as one line."""
+def entry_point(program: str, config_name: str, task: Callable[[DictConfig], Any]) -> Main:
+    """The `main()` of a command that runs jobs in run folders: Hydra's app around `task`,
+    errors as one line, and a failed job's run folder removed when it holds only Hydra's."""
 
     @functools.wraps(task)  # Hydra names the job (and its log) after the task's module
     def run_task(cfg: DictConfig) -> Any:
@@ -84,20 +88,76 @@ def entry_point(
                     remove_unused_run_folder(output_dir, log_dir and Path(log_dir).absolute())
             raise
 
+    return _main(program, config_name, run_task)
+
+
+def tool_entry_point(program: str, task: Callable[[DictConfig], Any]) -> Main:
+    """The `main()` of a command that writes no run folder (export, aggregate, data.convert, ...).
+
+    Its keys and their defaults are its entry config `conf/<command>.yaml` (`univa.` left out of
+    the name), which picks `hydra: tool` (no output folder, no `.hydra/`, no log) and its
+    `--help`, `conf/hydra/help/<command>.yaml`. The keys are that file's and no other; a key
+    whose value there is `???` is required, and leaving it out names it in one line, with its
+    line of the help. `-m` is refused: one run, no sweep folder.
+    """
+    config_name = program.removeprefix("univa.")
+
+    @functools.wraps(task)
+    def run_task(cfg: DictConfig) -> Any:
+        with exit_on_user_error(program):
+            check_config(cfg)
+            check_tool_keys(cfg, program, HydraConfig.get().help.template)
+            return task(cfg)
+
+    return _main(program, config_name, run_task, tool=True)
+
+
+def check_tool_keys(cfg: DictConfig, program: str, help_text: str) -> None:
+    """No key beyond the entry config's (`+key=` would add one nothing reads), and each
+    required one (`???` there) given and not empty."""
+    entry = OmegaConf.load(Path(CONFIG_DIR) / f"{program.removeprefix('univa.')}.yaml")
+    keys = [str(key) for key in entry if key != "defaults"]
+    for key in cfg:
+        if key not in keys:
+            raise UsageError(
+                f"+{key}: {key} is not a key of {program}; its keys: {', '.join(keys)}"
+            )
+    for key in keys:
+        if OmegaConf.is_missing(entry, key) and cfg.get(key) in (None, ""):
+            raise UsageError(f"{key} is required ({help_line(help_text, key) or '--help'})")
+
+
+def help_line(help_text: str, key: str) -> str | None:
+    """`key=VALUE: what it is`, from the line of `help_text` that starts with `key=`."""
+    for line in help_text.splitlines():
+        if line.strip().startswith(f"{key}="):
+            usage, _, what = line.strip().partition("  ")
+            return f"{usage}: {' '.join(what.split())}" if what.strip() else usage
+    return None
+
+
+def _main(
+    program: str, config_name: str, run_task: Callable[[DictConfig], Any], tool: bool = False
+) -> Main:
     hydra_app = hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=config_name)(
         run_task
     )
 
-    def main() -> None:
+    def main(argv: list[str] | None = None) -> None:
         quiet_library_noise()
         SweepFolderCleanup.started.clear()  # only this command's sweeps
-        with _hydra_errors_raised():
+        with _command_line(argv) as args, _hydra_errors_raised():
+            if tool and MULTIRUN_FLAGS & set(args):
+                raise SystemExit(
+                    f"{program}: error: -m: {program} runs once and writes no run folder; "
+                    "run it once for each value"
+                )
             try:
                 hydra_app()
             except COMPOSITION_ERRORS as error:
                 SweepFolderCleanup.remove_unused()
-                message = " ".join(composition_message(error).splitlines())
-                raise SystemExit(f"{program}: error: {message}") from None
+                message = composition_message(error, program if tool else None)
+                raise SystemExit(f"{program}: error: {' '.join(message.splitlines())}") from None
             except ValueError as error:
                 if not str(error).startswith(HYDRA_MODE_CLASH):  # anything else is a bug
                     raise
@@ -106,8 +166,22 @@ def entry_point(
                     "the config of one job of the sweep"
                 ) from None
 
-    main.__doc__ = f"`python -m {program} [overrides]` (Hydra's command line)."
+    main.__doc__ = f"`python -m {program} [key=value ...]`; `argv` in place of sys.argv[1:]."
     return main
+
+
+@contextmanager
+def _command_line(argv: list[str] | None) -> Iterator[list[str]]:
+    """The arguments Hydra reads (sys.argv[1:]): `argv` when given, for the time of the call."""
+    if argv is None:
+        yield sys.argv[1:]
+        return
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "univa", *argv]
+    try:
+        yield argv
+    finally:
+        sys.argv = saved
 
 
 @contextmanager
@@ -125,8 +199,9 @@ def _hydra_errors_raised() -> Iterator[None]:
             os.environ["HYDRA_FULL_ERROR"] = previous
 
 
-def composition_message(error: Exception) -> str:
-    """One line for an error of Hydra's config composition, naming the key or the option."""
+def composition_message(error: Exception, tool: str | None = None) -> str:
+    """One line for an error of Hydra's config composition, naming the key or the option
+    (and, for the command `tool`, whose keys are fixed, its keys)."""
     if isinstance(error, MissingConfigException) and error.options and error.missing_cfg_file:
         group, _, name = error.missing_cfg_file.rpartition("/")
         return f"{group}={name}: no such option; {group} is one of {', '.join(error.options)}"
@@ -134,7 +209,7 @@ def composition_message(error: Exception) -> str:
         return f"cannot read the override '{error.override}': {first_line(error)}"
     cause = error.__cause__
     if isinstance(cause, ConfigKeyError | ConfigAttributeError):  # a key not in the config
-        return unknown_key_message(cause)
+        return unknown_key_message(cause, tool)
     if isinstance(cause, OmegaConfBaseException):
         value = "" if cause.value is None else f"={cause.value}"
         return f"{cause.full_key}{value}: {expected_type(cause) or first_line(cause)}"
@@ -152,17 +227,21 @@ def expected_type(error: OmegaConfBaseException) -> str | None:
     )
 
 
-def unknown_key_message(error: ConfigKeyError | ConfigAttributeError) -> str:
+def unknown_key_message(
+    error: ConfigKeyError | ConfigAttributeError, tool: str | None = None
+) -> str:
     """`model.temprature is not a key of the config; did you mean model.temperature?`"""
     key = str(error.full_key or error.key)
     prefix, _, name = key.rpartition(".")
     parent = error.parent_node
     keys = [str(k) for k in parent] if OmegaConf.is_dict(parent) else []
+    keys = [k for k in keys if not (tool and k == "hydra")]  # Hydra's, not the tool's
     close = difflib.get_close_matches(name, keys, n=1, cutoff=0.6)
+    config = tool or "the config"
     if close:
-        return (
-            f"{key} is not a key of the config; did you mean {prefix and prefix + '.'}{close[0]}?"
-        )
+        return f"{key} is not a key of {config}; did you mean {prefix and prefix + '.'}{close[0]}?"
+    if tool is not None:
+        return f"{key} is not a key of {tool}; its keys: {', '.join(keys)}"
     if OmegaConf.is_dict(parent) and dataclasses.is_dataclass(OmegaConf.get_type(parent)):
         return f"{key} is not a key of the config; {prefix} has a fixed set of keys"
     return f"{key} is not a key of the config (a new key is added with +{key}=...)"
