@@ -48,7 +48,7 @@ def read_csv(path: Path) -> dict[str, dict[str, str]]:
 
 def test_means_and_sample_stds_per_configuration(sweep: Path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps to the terminal's width
-    main([str(sweep)])
+    main([f"sweep_dir={sweep}"])
     rows = read_csv(sweep / CSV_FILE)
     assert len(rows) == 2
     for config, runs in KNOWN.items():
@@ -63,7 +63,7 @@ def test_means_and_sample_stds_per_configuration(sweep: Path, capsys, monkeypatc
 
 
 def test_markdown_table_shows_mean_pm_std_and_the_varying_overrides(sweep: Path) -> None:
-    main([str(sweep)])
+    main([f"sweep_dir={sweep}"])
     lines = (sweep / MARKDOWN_FILE).read_text().splitlines()
     assert lines[0] == "| Configuration | Seeds | Acc | HL | miF1 | maF1 |"
     acc = np.array([m[0] for m in KNOWN["model.temperature=0.4"].values()])
@@ -77,7 +77,7 @@ def test_single_run_has_no_std_and_runs_without_overrides_group_by_parent(tmp_pa
     write_run(tmp_path / "a" / "run1", 1, (40.0, 0.3, 50.0, 30.0))
     write_run(tmp_path / "a" / "run2", 2, (44.0, 0.2, 52.0, 34.0))
     write_run(tmp_path / "b" / "run1", 1, (30.0, 0.4, 40.0, 20.0))
-    main([str(tmp_path)])
+    main([f"sweep_dir={tmp_path}"])
     rows = read_csv(tmp_path / CSV_FILE)
     assert rows["folder a"]["n"] == "2" and float(rows["folder a"]["acc_mean"]) == 42.0
     assert rows["folder b"]["n"] == "1" and rows["folder b"]["acc_std"] == ""
@@ -86,8 +86,8 @@ def test_single_run_has_no_std_and_runs_without_overrides_group_by_parent(tmp_pa
 
 def test_writes_only_its_own_two_files(sweep: Path) -> None:
     before = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
-    main([str(sweep)])
-    main([str(sweep)])  # rerunning rewrites the aggregate files, nothing else
+    main([f"sweep_dir={sweep}"])
+    main([f"sweep_dir={sweep}"])  # rerunning rewrites the aggregate files, nothing else
     after = {p: p.read_bytes() for p in sweep.rglob("*") if p.is_file()}
     assert set(after) - set(before) == {sweep / MARKDOWN_FILE, sweep / CSV_FILE}
     assert all(after[p] == content for p, content in before.items())
@@ -101,7 +101,7 @@ def test_unreadable_runs_and_runs_without_test_metrics_are_skipped_and_said(
     (sweep / "9" / "results.json").write_text(json.dumps({"val": {}, "seed": 9}))
     (sweep / "10").mkdir()
     (sweep / "10" / "results.json").write_text("{truncated")
-    main([str(sweep)])
+    main([f"sweep_dir={sweep}"])
     printed = capsys.readouterr().out
     assert f"skipped {sweep / '9' / 'results.json'}" in printed
     assert f"skipped {sweep / '10' / 'results.json'}" in printed
@@ -110,14 +110,15 @@ def test_unreadable_runs_and_runs_without_test_metrics_are_skipped_and_said(
 
 @pytest.mark.parametrize("make_dir", [True, False])
 def test_clear_error_without_results(tmp_path: Path, make_dir: bool, capsys) -> None:
-    """A message and a non-zero exit status (argparse's exit), not a traceback."""
+    """One line naming the folder and a non-zero exit status, not a traceback."""
     target = tmp_path / "sweep"
     if make_dir:
         target.mkdir()
     with pytest.raises(SystemExit) as exit_info:
-        main([str(target)])
-    assert exit_info.value.code != 0
-    assert capsys.readouterr().err.startswith("error:")
+        main([f"sweep_dir={target}"])
+    message = str(exit_info.value.code)
+    assert message.startswith("univa.aggregate: error: ") and "\n" not in message
+    assert str(target) in message
     assert not (target / MARKDOWN_FILE).exists()
 
 
@@ -138,7 +139,9 @@ def test_aggregates_a_real_three_seed_multirun(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     (sweep,) = (tmp_path / "logs" / "train" / "multiruns").iterdir()
     done = subprocess.run(
-        [sys.executable, "-m", "univa.aggregate", str(sweep)], capture_output=True, text=True
+        [sys.executable, "-m", "univa.aggregate", f"sweep_dir={sweep}"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     (row,) = read_csv(sweep / CSV_FILE).values()
@@ -150,14 +153,14 @@ def test_aggregates_a_real_three_seed_multirun(tmp_path: Path) -> None:
 
 
 def test_tuned_metrics_are_aggregated_on_request(tmp_path: Path, capsys) -> None:
-    """--tuned reads results["tuned"]["test"]; a run without tuning is skipped and said."""
+    """tuned=true reads results["tuned"]["test"]; a run without tuning is skipped and said."""
     for seed, (fixed, tuned) in enumerate([(50.0, 52.0), (54.0, 57.0)], start=1):
         write_run(tmp_path / str(seed), seed, (40.0, 0.3, fixed, 30.0), [f"seed={seed}"])
         results = json.loads((tmp_path / str(seed) / "results.json").read_text())
         results["tuned"] = {"mode": "global", "test": results["test"] | {"micro_f1": tuned}}
         (tmp_path / str(seed) / "results.json").write_text(json.dumps(results))
     write_run(tmp_path / "untuned", 3, (40.0, 0.3, 99.0, 30.0), ["seed=3"])
-    main([str(tmp_path), "--tuned"])
+    main([f"sweep_dir={tmp_path}", "tuned=true"])
     (row,) = read_csv(tmp_path / CSV_FILE).values()
     assert row["n"] == "2" and float(row["micro_f1_mean"]) == pytest.approx(54.5)
     assert "untuned/results.json (no tuned-threshold test metrics" in capsys.readouterr().out

@@ -223,5 +223,7 @@ def test_push_to_hub_uploads_the_folder(tmp_path: Path, monkeypatch) -> None:
 def test_export_needs_its_two_settings(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["out=somewhere"])
-    assert re.fullmatch(r"univa\.export: error: ckpt_path= is required: .*", str(stop.value))
+    assert re.fullmatch(
+        r"univa\.export: error: ckpt_path is required \(ckpt_path=.*\)", str(stop.value)
+    )
     assert not Path("somewhere").exists()

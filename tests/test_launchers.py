@@ -79,7 +79,9 @@ def test_a_launched_sweep_keeps_a_folder_per_job_and_aggregates(tmp_path: Path, 
         assert run.summary["test/micro_f1"] == pytest.approx(results["test"]["micro_f1"])
         assert not (sweep / job / ".univa.lock").exists()
     done = subprocess.run(
-        [sys.executable, "-m", "univa.aggregate", str(sweep)], capture_output=True, text=True
+        [sys.executable, "-m", "univa.aggregate", f"sweep_dir={sweep}"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
     (row,) = read_csv(sweep / CSV_FILE).values()

@@ -1,16 +1,15 @@
-"""`python -m univa.aggregate SWEEP_DIR`: mean ± std of the test metrics over seeds, per configuration.
+"""`python -m univa.aggregate sweep_dir=DIR`: mean ± std of the test metrics over seeds, per configuration.
 
-Every `results.json` under SWEEP_DIR (docs/run-folder.md §2) is one run. A run's configuration is its
+Every `results.json` under DIR (docs/run-folder.md §2) is one run. A run's configuration is its
 Hydra overrides (`<run>/.hydra/overrides.yaml`) without the `seed=` override, so a 3-seed
 multirun of two temperatures gives two rows of n=3; a run with no overrides.yaml is grouped with
 the other runs of its parent folder. Std is the sample std (n-1); a configuration with a single
-run shows "-" for it. The table is printed and written to `SWEEP_DIR/aggregate.md` (paste into a
-paper) and `SWEEP_DIR/aggregate.csv`, the only two files this command writes (and rewrites).
+run shows "-" for it. The table is printed and written to `DIR/aggregate.md` (paste into a
+paper) and `DIR/aggregate.csv`, the only two files this command writes (and rewrites).
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 from dataclasses import dataclass
@@ -18,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from rich.console import Console
 from rich.table import Table
 
+from univa.cli.command import tool_entry_point
+from univa.errors import InputError, UsageError
 from univa.files import write_csv, write_text
 from univa.safe_json import read_json
 from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
@@ -143,28 +144,18 @@ def print_table(groups: list[Group], console: Console, what: str = "Test metrics
         console.print("shared overrides: " + " ".join(shared), highlight=False)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m univa.aggregate",
-        description="Mean ± std over seeds of the test metrics of every results.json under a folder.",
-    )
-    parser.add_argument("sweep_dir", type=Path, help="e.g. logs/train/multiruns/<date>_<time>")
-    parser.add_argument(
-        "--tuned",
-        action="store_true",
-        help="the test metrics at the thresholds tuned on validation (analysis.threshold_tuning)",
-    )
-    args = parser.parse_args(argv)
-    sweep_dir: Path = args.sweep_dir
+def aggregate(cfg: DictConfig) -> None:
+    """`python -m univa.aggregate`: the table of `sweep_dir`'s runs, printed and written there."""
+    sweep_dir = Path(str(cfg.sweep_dir))
     if not sweep_dir.is_dir():
-        parser.exit(2, f"error: {sweep_dir} is not a folder\n")
-    groups, skipped = collect(sweep_dir, tuned=args.tuned)
+        raise UsageError(f"sweep_dir={sweep_dir} is not a folder")
+    groups, skipped = collect(sweep_dir, tuned=cfg.tuned)
     console = Console()
     for entry in skipped:
         console.print(f"skipped {entry}", style="yellow", highlight=False, soft_wrap=True)
     if not groups:
-        parser.exit(1, f"error: no results.json with test metrics under {sweep_dir}\n")
-    what = "Test metrics at the thresholds tuned on validation" if args.tuned else "Test metrics"
+        raise InputError(f"no results.json with test metrics under {sweep_dir}")
+    what = "Test metrics at the thresholds tuned on validation" if cfg.tuned else "Test metrics"
     print_table(groups, console, what)
     write_text(sweep_dir / MARKDOWN_FILE, to_markdown(groups, what))
     write_summary_csv(groups, sweep_dir / CSV_FILE)
@@ -173,6 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+main = tool_entry_point("univa.aggregate", aggregate)
 
 
 if __name__ == "__main__":

@@ -9,18 +9,22 @@ checkpoint records no data settings: evaluate and predict ask for the dataset ov
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-import lightning
+from omegaconf import DictConfig
 
+from univa.cli.command import tool_entry_point
+from univa.errors import UsageError
 from univa.files import atomic_write
-from univa.reference import load_reference_checkpoint
-from univa.training.checkpoint_io import save_checkpoint_file
 
 
 def convert(src: str | Path, out: str | Path, text_model: str | Path | None = None) -> Path:
     """Write the converted checkpoint to `out`, which must not exist yet; return its path."""
+    import lightning  # here, not at import: --help and --cfg job answer without it
+
+    from univa.reference import load_reference_checkpoint
+    from univa.training.checkpoint_io import save_checkpoint_file
+
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} exists; not overwriting it")
@@ -35,27 +39,17 @@ def convert(src: str | Path, out: str | Path, text_model: str | Path | None = No
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    """CLI: ``python -m univa.convert_reference SRC.pth OUT.ckpt [--text-model DIR]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m univa.convert_reference",
-        description="Convert a checkpoint of the original UniVA code into a Lightning checkpoint "
-        "of univa.UniVALitModule.",
-    )
-    parser.add_argument("src", help="checkpoint written by the original code (.pth)")
-    parser.add_argument("out", help="Lightning checkpoint to create (.ckpt); never overwritten")
-    parser.add_argument(
-        "--text-model",
-        default=None,
-        help="local folder of the text PLM (no tokenizer needed); replaces the saved "
-        "text_plm_path, required when that path does not exist here",
-    )
-    args = parser.parse_args(argv)
+def convert_command(cfg: DictConfig) -> None:
+    """`python -m univa.convert_reference src=FILE.pth out=FILE.ckpt [text_model=DIR]`."""
+    text_model = None if cfg.text_model is None else str(cfg.text_model)
     try:
-        path = convert(args.src, args.out, args.text_model)
+        path = convert(str(cfg.src), str(cfg.out), text_model)
     except (OSError, ValueError) as err:  # the user's to fix: one line
-        parser.exit(1, f"univa.convert_reference: error: {err}\n")
+        raise UsageError(str(err)) from None
     print(f"wrote {path}; load it with univa.UniVALitModule.load_from_checkpoint")
+
+
+main = tool_entry_point("univa.convert_reference", convert_command)
 
 
 if __name__ == "__main__":

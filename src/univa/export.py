@@ -13,69 +13,36 @@ or `HF_TOKEN`). Load it with `univa.load_pretrained(DIR or ORG/NAME)`, or
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import re
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from omegaconf import DictConfig
 
 from univa import __version__
-from univa.data.tokenization import load_tokenizer
-from univa.errors import InputError, UsageError, exit_on_user_error
+from univa.cli.command import tool_entry_point
+from univa.errors import InputError, UsageError
 from univa.files import building_folder, holds_something, write_text
-from univa.inference.trained_model import feature_spec
-from univa.model.pretrained import (
-    CONFIG_FILE,
-    HUB_ID,
-    TEXT_ENCODER_DIR,
-    folder_config,
-    save_network,
-)
 from univa.predict import tuned_thresholds
-from univa.report.console import quiet_library_noise
 from univa.report.model_card import model_card
 from univa.safe_json import read_json
-from univa.training.from_checkpoint import load_module
-from univa.training.lit_module import UniVALitModule
 from univa.vocabulary import RESULTS_FILE, is_glove
 
+# torch, Lightning and transformers load when a model is exported, not at import: --help and
+# --cfg job answer without them
+if TYPE_CHECKING:
+    from univa.training.lit_module import UniVALitModule
+
 PROGRAM = "univa.export"
-KEYS = {
-    "ckpt_path": "the Lightning checkpoint to export (required)",
-    "out": "the folder to write; absent or empty (required)",
-    "push_to_hub": "ORG/NAME: also upload the folder to the Hugging Face hub (optional)",
-}
 CARD_FILE = "README.md"
 # overrides whose value is a local path (by key), and those naming the text encoder
 PATH_KEYS = ("data_dir", "ckpt_path", "dir", "output_dir", "root_dir", "log_dir", "out")
 TEXT_ENCODER_KEYS = ("text.encoder", "text_encoder")
 # a hub model name as a PLM config records it: `name` or `org/name`, not a path
 HUB_NAME = re.compile(r"^[\w-][\w.-]*(/[\w-][\w.-]*)?$")
-
-
-def parse_settings(argv: list[str] | None) -> dict[str, str]:
-    """`key=value` arguments, as the other univa commands take them."""
-    parser = argparse.ArgumentParser(
-        prog=f"python -m {PROGRAM}",
-        description="Export a checkpoint as a folder of safetensors weights, config.json and a "
-        "model card, loadable with univa.load_pretrained.",
-        epilog="; ".join(f"{key}=: {what}" for key, what in KEYS.items()),
-    )
-    parser.add_argument("settings", nargs="*", metavar="KEY=VALUE")
-    settings: dict[str, str] = {}
-    for item in parser.parse_args(argv).settings:
-        key, sep, value = item.partition("=")
-        if not sep or key not in KEYS:
-            raise UsageError(f"{item}: expected one of {', '.join(f'{k}=...' for k in KEYS)}")
-        settings[key] = value
-    for key in ("ckpt_path", "out"):
-        if not settings.get(key):
-            raise UsageError(f"{key}= is required: {KEYS[key]}")
-    return settings
 
 
 def _free_folder(out: Path) -> Path:
@@ -170,6 +137,9 @@ def shareable_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None
 
 def exported_config(module: UniVALitModule, path: Path, results: dict | None) -> dict[str, Any]:
     """The `config.json` of the checkpoint's network: no local path in it."""
+    from univa.inference.trained_model import feature_spec
+    from univa.model.pretrained import folder_config
+
     tuned, _ = tuned_thresholds(path, module.labels)
     mode = (results or {}).get("tuned", {}).get("mode") if tuned is not None else None
     network = dataclasses.asdict(module.model.config)
@@ -196,6 +166,10 @@ def exported_config(module: UniVALitModule, path: Path, results: dict | None) ->
 
 def export(ckpt_path: str | Path, out: str | Path) -> Path:
     """Write the folder of the checkpoint `ckpt_path` at `out`; return `out`."""
+    from univa.data.tokenization import load_tokenizer
+    from univa.model.pretrained import CONFIG_FILE, TEXT_ENCODER_DIR, save_network
+    from univa.training.from_checkpoint import load_module
+
     path, out = Path(ckpt_path), _free_folder(Path(out))
     if not path.is_file():
         raise UsageError(f"ckpt_path={path} is not a file")
@@ -244,18 +218,20 @@ def push_to_hub(folder: Path, repo_id: str) -> str:
     return str(getattr(commit, "commit_url", repo_id))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """CLI: `python -m univa.export ckpt_path=... out=DIR [push_to_hub=ORG/NAME]`."""
-    quiet_library_noise()
-    with exit_on_user_error(PROGRAM):
-        settings = parse_settings(sys.argv[1:] if argv is None else argv)
-        repo_id = settings.get("push_to_hub")
-        if repo_id is not None and not HUB_ID.match(repo_id):
-            raise UsageError(f"push_to_hub={repo_id}: expected a hub repository ORG/NAME")
-        out = export(settings["ckpt_path"], settings["out"])
-        print(f"exported {settings['ckpt_path']} to {out}; load it with univa.load_pretrained")
-        if repo_id is not None:
-            print(f"uploaded to {push_to_hub(out, repo_id)}")
+def export_command(cfg: DictConfig) -> None:
+    """`python -m univa.export`: export `ckpt_path` to `out`, then upload it to `push_to_hub`."""
+    from univa.model.pretrained import HUB_ID
+
+    repo_id = None if cfg.push_to_hub is None else str(cfg.push_to_hub)
+    if repo_id is not None and not HUB_ID.match(repo_id):
+        raise UsageError(f"push_to_hub={repo_id}: expected a hub repository ORG/NAME")
+    out = export(str(cfg.ckpt_path), str(cfg.out))
+    print(f"exported {cfg.ckpt_path} to {out}; load it with univa.load_pretrained")
+    if repo_id is not None:
+        print(f"uploaded to {push_to_hub(out, repo_id)}")
+
+
+main = tool_entry_point(PROGRAM, export_command)
 
 
 if __name__ == "__main__":

@@ -120,8 +120,8 @@ def _text_encoder(config: argparse.Namespace, text_model: str | Path | None, pat
     if not folder.is_dir():
         raise InputFileNotFoundError(
             f"{path}: the text model folder {str(folder)!r} does not exist (saved text_plm_path "
-            f"{saved!r} for {name!r}, text_model {text_model!r}); pass text_model (--text-model) "
-            "naming a local folder with that model"
+            f"{saved!r} for {name!r}, text_model {text_model!r}); pass text_model (text_model=DIR on "
+            "the command line) naming a local folder with that model"
         )
     return str(folder.resolve())
 

@@ -381,7 +381,7 @@ def test_aggregate_skips_damaged_results_and_says_so(tmp_path: Path, capsys) -> 
         (tmp_path / name / ".hydra").mkdir(parents=True)
         (tmp_path / name / "results.json").write_text(json.dumps(results))
         (tmp_path / name / ".hydra" / "overrides.yaml").write_text(overrides)
-    aggregate([str(tmp_path)])
+    aggregate([f"sweep_dir={tmp_path}"])
     printed = capsys.readouterr().out
     for name in ("2", "3", "4"):
         assert f"skipped {tmp_path / name / 'results.json'}" in printed

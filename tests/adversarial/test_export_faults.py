@@ -44,7 +44,8 @@ def checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
     def make(tokenizer: FakeTokenizer | None = None) -> Path:
         network = tiny_network()
         module = SimpleNamespace(model=network)
-        monkeypatch.setattr(univa.export, "load_module", lambda path: module)
+        # export imports these where it runs (--help answers without torch): patched at home
+        monkeypatch.setattr("univa.training.from_checkpoint.load_module", lambda path: module)
         monkeypatch.setattr(
             univa.export,
             "exported_config",
@@ -52,7 +53,7 @@ def checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
         )
         if tokenizer is not None:
             monkeypatch.setattr(univa.export, "is_glove", lambda name: False)
-            monkeypatch.setattr(univa.export, "load_tokenizer", lambda name: tokenizer)
+            monkeypatch.setattr("univa.data.tokenization.load_tokenizer", lambda name: tokenizer)
         path = tmp_path / "best.ckpt"
         path.write_bytes(b"")
         return path
@@ -150,7 +151,7 @@ def test_a_full_disk_while_saving_the_network_ends_in_one_line(
         (folder / CONFIG_FILE).write_text("{}")
         raise NO_SPACE
 
-    monkeypatch.setattr(univa.export, "save_network", save_network)
+    monkeypatch.setattr("univa.model.pretrained.save_network", save_network)
     message = one_line_error("univa.export", lambda: export(ckpt, tmp_path / "model"))
     assert f"cannot write {tmp_path / 'model'}: No space left on device" in message
     assert os.listdir(tmp_path) == ["best.ckpt"]

@@ -106,7 +106,8 @@ def _incompatibilities(module: UniVALitModule, spec: dict[str, Any]) -> list[str
 def load_module(path: Path) -> UniVALitModule:
     """The checkpoint's module and its `data_settings`, read with `weights_only=True`."""
     convert = (
-        "a file of the original code converts with `python -m univa.convert_reference SRC OUT.ckpt`"
+        "a file of the original code converts with "
+        "`python -m univa.convert_reference src=FILE.pth out=OUT.ckpt`"
     )
     if path.is_file() and not zipfile.is_zipfile(path):  # what torch.save writes
         raise UsageError(
