@@ -1,4 +1,4 @@
-"""Peak memory of `python -m univa.data.convert csd` against the number of videos.
+"""Peak memory of `python -m univa.data.convert labels=...` against the number of videos.
 
 Writes MOSEI-like computational sequences (labels; COVAREP-like audio, 74 columns at 100 Hz;
 FACET-like vision, 35 columns at 30 Hz), each video `--seconds` long and cut into 10 s labelled
@@ -88,13 +88,16 @@ def write_sequences(folder: Path, videos: int, seconds: float) -> dict[str, Path
 def measure(videos: int, seconds: float, max_length: int | None, work: Path) -> dict:
     folder = Path(tempfile.mkdtemp(dir=work))
     paths = write_sequences(folder, videos, seconds)
-    args = ["csd", "--labels", str(paths["labels"]), "--splits", str(paths["splits"])]
-    args += [arg for m in MODALITIES for arg in ("--modality", f"{m}={paths[m]}")]
+    args = [f"labels={paths['labels']}", f"splits={paths['splits']}"]
+    args += [f"{m}={paths[m]}" for m in MODALITIES]
     if max_length is not None:
-        args += ["--max-length", str(max_length)]
+        args += [f"max_length={max_length}"]
     out = folder / "out"
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, *args, str(out)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", CHILD, *args, f"out={out}"],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     inputs = sum(paths[m].stat().st_size for m in MODALITIES)

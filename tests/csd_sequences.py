@@ -1,5 +1,5 @@
 """Small CMU-MultimodalSDK computational sequences (`.csd`) written with h5py in the SDK's
-layout, for the tests of `python -m univa.data.convert csd`."""
+layout, for the tests of `python -m univa.data.convert labels=...`."""
 
 from __future__ import annotations
 
@@ -66,15 +66,5 @@ def write_sequences(tmp_path: Path) -> dict[str, Path]:
 
 
 def convert(sequences: dict[str, Path], out: Path, *options: str) -> None:
-    """`python -m univa.data.convert csd` on `write_sequences`' files, with `options`."""
-    main(
-        [
-            "csd",
-            "--labels", str(sequences["labels"]),
-            "--modality", f"audio={sequences['audio']}",
-            "--modality", f"vision={sequences['vision']}",
-            "--splits", str(sequences["splits"]),
-            *options,
-            str(out),
-        ]
-    )  # fmt: skip
+    """`python -m univa.data.convert labels=...` on `write_sequences`' files, with `options`."""
+    main([f"{key}={path}" for key, path in sequences.items()] + [*options, f"out={out}"])

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-
-import torch
+from typing import TYPE_CHECKING
 
 from univa.errors import InputError
+
+if TYPE_CHECKING:  # torch loads with the prior, not with the VA table data commands read
+    import torch
 
 # (valence, arousal) of each emotion word in the NRC-VAD lexicon, as used by the paper.
 EMOTION_VA: dict[str, tuple[float, float]] = {
@@ -44,6 +46,8 @@ def label_similarity(
     runs over the given label set, so M3ED (with neutral) and MOSEI get different matrices,
     exactly as the original `generate_label_similar_matrix.py` does.
     """
+    import torch
+
     known = label_points(labels, points)
     unknown = [name for name in labels if name not in known]
     if unknown:

@@ -43,7 +43,7 @@ def test_a_pickle_that_would_run_code_is_refused(mosei: Path, tmp_path: Path) ->
     marker = tmp_path / "ran"
     (mosei / AUDIO_TRAIN).write_bytes(pickle.dumps({"train": RunsCommand(marker)}))
     with pytest.raises(SystemExit, match=ERROR + "refusing to load .*nothing in it was run"):
-        main(["released", str(mosei), str(tmp_path / "out")])
+        main([f"released={mosei}", f"out={tmp_path / 'out'}"])
     assert not marker.exists()
     assert not (tmp_path / "out").exists()
 
@@ -53,7 +53,7 @@ def test_an_output_folder_with_content_is_left_alone(mosei: Path, tmp_path: Path
     out.mkdir()
     (out / "notes.txt").write_text("mine")
     with pytest.raises(SystemExit, match=ERROR + "already exists and is not an empty folder"):
-        main(["released", str(mosei), str(out)])
+        main([f"released={mosei}", f"out={out}"])
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
     assert not (mosei / CACHE_DIR_NAME).exists()  # refused before reading anything
 
@@ -71,7 +71,7 @@ def test_text_rows_in_another_order_than_the_features_are_refused(
     with path.open("w", newline="", encoding="utf-8") as file:
         csv.writer(file, lineterminator="\n").writerows(rows)
     with pytest.raises(SystemExit, match=ERROR + "another order than videos_structure.json"):
-        main(["released", str(mosei), str(tmp_path / "out")])
+        main([f"released={mosei}", f"out={tmp_path / 'out'}"])
     assert not (tmp_path / "out").exists()
 
 
@@ -80,7 +80,7 @@ def test_a_file_that_is_not_hdf5_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "labels.csd"
     fake.write_bytes(b"not an HDF5 file")
     (tmp_path / "splits.json").write_text('{"train": ["a"], "valid": ["b"], "test": ["c"]}')
-    args = ["csd", "--labels", str(fake), "--modality", f"audio={fake}"]
+    args = [f"labels={fake}", f"audio={fake}", f"splits={tmp_path / 'splits.json'}"]
     with pytest.raises(SystemExit, match=ERROR + "cannot read .*labels.csd"):
-        main([*args, "--splits", str(tmp_path / "splits.json"), str(tmp_path / "out")])
+        main([*args, f"out={tmp_path / 'out'}"])
     assert not (tmp_path / "out").exists()

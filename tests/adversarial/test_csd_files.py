@@ -82,11 +82,10 @@ def test_convert_ends_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
     splits.write_text(json.dumps({"train": ["v1"], "valid": ["v2"], "test": []}))
     out = tmp_path / "out"
     with pytest.raises(SystemExit) as exit_info:
-        convert_main(["csd", "--labels", str(audio), "--modality", f"audio={audio}",
-                      "--splits", str(splits), str(out)])  # fmt: skip
+        convert_main([f"labels={audio}", f"audio={audio}", f"splits={splits}", f"out={out}"])
     message = str(exit_info.value.code)
     assert message.startswith("univa.data.convert: error: ") and "\n" not in message
-    assert "declares (10000000, 10000) float32" in message and "--max-steps" in message
+    assert "declares (10000000, 10000) float32" in message and "max_steps=" in message
     assert not out.exists()
 
 

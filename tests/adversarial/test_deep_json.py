@@ -34,7 +34,9 @@ def test_a_deep_manifest_is_one_problem_and_one_line(
 ) -> None:
     out = write_tiny(tmp_path / "ds")
     (out / "manifest.json").write_text(DEEP)
-    assert validate_main([str(out)]) == 1
+    with pytest.raises(SystemExit) as stop:
+        validate_main([f"data_dir={out}"])
+    assert stop.value.code == 1
     problems = capsys.readouterr().err.strip().splitlines()[1:]
     assert len(problems) == 1 and "manifest.json: JSON nested 100001 levels deep" in problems[0]
     failure = run_in_process(
@@ -63,8 +65,9 @@ def test_a_deep_splits_file_is_refused_in_one_line(
     csd = tmp_path / "labels.csd"
     csd.write_bytes(b"")
     with pytest.raises(SystemExit) as exit_info:
-        convert_main(["csd", "--labels", str(csd), "--splits", str(splits),
-                      "--modality", f"audio={csd}", str(tmp_path / "out")])  # fmt: skip
+        convert_main(
+            [f"labels={csd}", f"splits={splits}", f"audio={csd}", f"out={tmp_path / 'out'}"]
+        )
     message = str(exit_info.value.code)
     assert message.startswith("univa.data.convert: error: ") and "\n" not in message
     assert "splits.json: JSON nested 100001 levels deep" in message

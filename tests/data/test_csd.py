@@ -1,4 +1,4 @@
-"""`python -m univa.data.convert csd`: CMU-MultimodalSDK computational sequences cut into
+"""`python -m univa.data.convert labels=...`: CMU-MultimodalSDK computational sequences cut into
 utterances, on small .csd files written here in the SDK's layout."""
 
 from __future__ import annotations

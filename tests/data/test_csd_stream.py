@@ -1,5 +1,5 @@
-"""`python -m univa.data.convert csd` in bounded memory (issue 20, item 6): one video read at a
-time, as slices, each split written through memory maps, and `--max-length` capping an
+"""`python -m univa.data.convert labels=...` in bounded memory (issue 20, item 6): one video read at a
+time, as slices, each split written through memory maps, and `max_length=` capping an
 utterance's rows. The output is compared, file by file, with the obvious conversion written
 here: every video in memory, cut, and handed to `write_dataset`."""
 
@@ -100,7 +100,7 @@ def test_remapping_while_writing_keeps_the_output(
 
 
 def test_max_length_keeps_the_first_rows(sequences: dict[str, Path], tmp_path: Path) -> None:
-    convert(sequences, tmp_path / "streamed", "--max-length", "4")
+    convert(sequences, tmp_path / "streamed", "max_length=4")
     reference(sequences, tmp_path / "in-memory", keep=lambda rows: rows[:4])
     assert_same_files(tmp_path / "streamed", tmp_path / "in-memory")
     # audio segments hold 4, 6 and 3 rows, vision ones 8, 12 and 6: all capped but one
@@ -110,7 +110,7 @@ def test_max_length_keeps_the_first_rows(sequences: dict[str, Path], tmp_path: P
 
 
 def test_max_length_can_subsample(sequences: dict[str, Path], tmp_path: Path) -> None:
-    convert(sequences, tmp_path / "streamed", "--max-length", "4", "--shorten", "subsample")
+    convert(sequences, tmp_path / "streamed", "max_length=4", "shorten=subsample")
 
     def spread(rows: np.ndarray) -> np.ndarray:  # row floor(i * n / 4) of n, i = 0..3
         return rows if len(rows) <= 4 else rows[[i * len(rows) // 4 for i in range(4)]]
@@ -120,8 +120,8 @@ def test_max_length_can_subsample(sequences: dict[str, Path], tmp_path: Path) ->
 
 
 def test_a_cap_below_one_is_refused_in_one_line(sequences: dict[str, Path], tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match=r"^univa.data.convert: error: --max-length must be at"):
-        convert(sequences, tmp_path / "out", "--max-length", "0")
+    with pytest.raises(SystemExit, match=r"^univa.data.convert: error: max_length must be at"):
+        convert(sequences, tmp_path / "out", "max_length=0")
     assert not (tmp_path / "out").exists()
 
 

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 
 from folder_data import LABELS, split_data, write_tiny
 from univa.data import read_folder_split, read_manifest, validate_dataset, write_dataset
+from univa.data.validate import main as validate_main
 from univa.errors import InputError, InputFileNotFoundError
 
 
@@ -120,21 +119,23 @@ def test_validate_reports_every_fault_at_once(tmp_path: Path) -> None:
     assert any(p.endswith("rows 2, 7") for p in problems)
 
 
-def _run_validate(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(sys, "argv", ["validate", str(data_dir)])
-    with pytest.raises(SystemExit) as exit_:
-        runpy.run_module("univa.data.validate", run_name="__main__")
-    return exit_.value.code
+def _run_validate(data_dir: Path) -> int:
+    """`python -m univa.data.validate data_dir=...` in this process: its exit status."""
+    try:
+        validate_main([f"data_dir={data_dir}"])
+    except SystemExit as exit_:
+        return exit_.code
+    return 0
 
 
 def test_validate_command_prints_all_problems_and_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+    tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     out = write_tiny(tmp_path / "ds")
-    assert _run_validate(out, monkeypatch) == 0
+    assert _run_validate(out) == 0
     assert "a valid univa dataset" in capsys.readouterr().out
     _break(out)
-    assert _run_validate(out, monkeypatch) == 1
+    assert _run_validate(out) == 1
     err = capsys.readouterr().err
     assert "problems:" in err and err.count("\n  ") >= 5
 
@@ -163,7 +164,7 @@ def test_a_newer_format_version_is_refused(tmp_path: Path) -> None:
 def test_a_released_layout_given_as_a_folder_dataset_says_how_to_convert(tmp_path: Path) -> None:
     (tmp_path / "MOSEI" / "preprocess_data").mkdir(parents=True)
     with pytest.raises(
-        InputFileNotFoundError, match=r"release.s layout: .*univa.data.convert released"
+        InputFileNotFoundError, match=r"release.s layout: .*univa.data.convert released="
     ):
         read_manifest(tmp_path / "MOSEI")
 

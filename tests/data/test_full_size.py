@@ -14,7 +14,7 @@ from univa.data import SyntheticDataModule, cache
 from univa.data.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
 from univa.data.released import feature_file, read_split
 from univa.data.synthetic import FULL, _dialogue_lengths, plan
-from univa.data.synthetic import main as synthetic_main
+from univa.data.synthetic.__main__ import main as synthetic_main
 
 BENCHMARK_SPLITS = {  # docs/method.md §1: about 16.3k / 1.9k / 4.7k and 17.4k / 2.9k / 4.2k
     "mosei": {"train": 16326, "valid": 1871, "test": 4659},
@@ -80,8 +80,10 @@ def test_arrays_with_an_empty_dimension_are_cached_and_read_back(tmp_path: Path)
         np.testing.assert_array_equal(arrays["labels"], built["labels"])
 
 
-def test_the_generator_refuses_a_full_generic_dataset_in_one_line(tmp_path, capsys) -> None:
-    with pytest.raises(SystemExit):
-        synthetic_main(["--out", str(tmp_path / "g"), "--flavor", "generic", "--size", FULL])
-    assert "size 'full' exists for the benchmark flavours" in capsys.readouterr().err
+def test_the_generator_refuses_a_full_generic_dataset_in_one_line(tmp_path) -> None:
+    with pytest.raises(SystemExit) as stop:
+        synthetic_main([f"out={tmp_path / 'g'}", "flavor=generic", f"size={FULL}"])
+    message = str(stop.value.code)
+    assert message.startswith("univa.data.synthetic: error: ") and "\n" not in message
+    assert "size 'full' exists for the benchmark flavours" in message
     assert not (tmp_path / "g").exists()

@@ -16,7 +16,8 @@ from sklearn.metrics import f1_score
 from sklearn.multiclass import OneVsRestClassifier
 
 from univa.data import SyntheticDataModule, read_folder_split, synthetic, validate_dataset
-from univa.data.synthetic import FLAVORS, RELEASED_FLAVORS, main, write_synthetic_dataset
+from univa.data.synthetic import FLAVORS, RELEASED_FLAVORS, write_synthetic_dataset
+from univa.data.synthetic.__main__ import main
 from univa.train import train
 
 SPLITS = ("train", "valid", "test")
@@ -255,18 +256,17 @@ def test_va_is_closer_within_a_label_set(tmp_path: Path, flavor: str) -> None:
 
 
 def test_cli_writes_a_dataset(tmp_path: Path) -> None:
-    main(["--out", str(tmp_path / "x"), "--size", "tiny", "--flavor", "m3ed"])
+    main([f"out={tmp_path / 'x'}", "size=tiny", "flavor=m3ed"])
     assert (tmp_path / "x" / "preprocess_data" / "utt_annot.json").is_file()
     assert (
         tmp_path / "x" / "preprocess_data" / "final_feat" / "T" / "M3ED_test_text_glove300_VA.pkl"
     ).is_file()
 
 
-def test_cli_refuses_an_existing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_refuses_an_existing_dataset(tmp_path: Path) -> None:
     write_synthetic_dataset(tmp_path / "x", size="tiny")
-    with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "x"), "--size", "tiny"])
-    assert "already holds a dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match=r"^univa.data.synthetic: error: .*already holds a data"):
+        main([f"out={tmp_path / 'x'}", "size=tiny"])
 
 
 def test_generic_flavor_is_written_in_the_generic_format(tmp_path: Path) -> None:

@@ -1,28 +1,29 @@
 """`python -m univa.data.convert`: write a dataset in univa's generic format (docs/data-format.md §2).
 
-`released SRC OUT` converts a dataset in the UniVA release's layout (MOSEI, M3ED, or their
+`released=SRC out=OUT` converts a dataset in the UniVA release's layout (MOSEI, M3ED, or their
 synthetic stand-ins): its pickles are read once more by the restricted unpickler, and OUT holds
 no pickle, so a user never unpickles again. Rows keep the released feature order, so training
-on OUT gives the same results as on SRC. `csd ... OUT` cuts CMU-MultimodalSDK computational
-sequences into utterances (see `univa.data.csd`).
+on OUT gives the same results as on SRC. `labels=... splits=... audio=... out=OUT` cuts
+CMU-MultimodalSDK computational sequences into utterances (see `univa.data.csd`).
 """
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
+from omegaconf import DictConfig
 
+from univa.cli.command import tool_entry_point
 from univa.data.csd import MAX_STEPS, CsdFile, read_splits
 from univa.data.csd_utterances import SHORTEN, LengthCap, write_csd_splits
 from univa.data.dialogue_text import read_dialogues, read_split_text
 from univa.data.folder_write import dataset_writer, write_dataset
 from univa.data.records import MOSEI, RELEASED, DatasetRecord
 from univa.data.released import check_dataset_dir, feature_file, read_split
-from univa.errors import InputError, UsageError, exit_on_user_error
+from univa.errors import InputError, UsageError
 from univa.files import holds_something
 from univa.vocabulary import MODALITIES, SPLITS
 
@@ -39,7 +40,7 @@ def detect_record(src: Path, name: str | None = None) -> DatasetRecord:
     training audio pickle is there."""
     if name is not None:
         if name not in RELEASED:
-            raise UsageError(f"--name must be one of {sorted(RELEASED)}, got {name!r}")
+            raise UsageError(f"name must be one of {sorted(RELEASED)}, got {name!r}")
         return RELEASED[name]
     found = [r for r in RELEASED.values() if feature_file(src, r.name, "train", "audio").is_file()]
     if len(found) != 1:
@@ -48,7 +49,7 @@ def detect_record(src: Path, name: str | None = None) -> DatasetRecord:
         )
         raise InputError(
             f"{src}: cannot tell which released dataset this is (expected exactly one of "
-            f"{expected}); give --name"
+            f"{expected}); give name="
         )
     return found[0]
 
@@ -164,14 +165,14 @@ def convert_csd(
     so memory does not grow with the number of videos."""
     check_out_is_free(out)
     if not modalities:
-        raise UsageError("give at least one --modality NAME=FILE.csd")
+        raise UsageError("give at least one of text=, audio=, vision= (a .csd file each)")
     unknown = sorted(set(modalities) - set(MODALITIES))
     if unknown:
-        raise UsageError(f"--modality names must be among {list(MODALITIES)}, got {unknown}")
+        raise UsageError(f"the modalities must be among {list(MODALITIES)}, got {unknown}")
     if max_length is not None and max_length < 1:
-        raise UsageError(f"--max-length must be at least 1, got {max_length}")
+        raise UsageError(f"max_length must be at least 1, got {max_length}")
     if shorten not in SHORTEN:
-        raise UsageError(f"--shorten must be one of {list(SHORTEN)}, got {shorten!r}")
+        raise UsageError(f"shorten must be one of {list(SHORTEN)}, got {shorten!r}")
     video_splits = read_splits(splits)
     manifest = MOSEI.manifest() | {"name": "CMU-MOSEI"}
     manifest.pop("text_encoder", None)  # no raw text to read with a PLM
@@ -186,71 +187,40 @@ def convert_csd(
     return Path(out)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse whose mistakes are a `UsageError`, printed as one line like every other."""
-
-    def error(self, message: str):
-        raise UsageError(message)
+CSD_KEYS = ("labels", "splits", *MODALITIES)
 
 
-def _modality(value: str) -> tuple[str, str]:
-    name, sep, path = value.partition("=")
-    if not sep or not name or not path:
-        raise argparse.ArgumentTypeError(f"expected NAME=FILE.csd, got {value!r}")
-    return name, path
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m univa.data.convert", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    released = commands.add_parser("released", help="a dataset in the UniVA release's layout")
-    released.add_argument("src", type=Path, help="folder holding preprocess_data/")
-    released.add_argument("out", type=Path, help="new folder to write")
-    released.add_argument("--name", choices=sorted(RELEASED), help="default: found from the files")
-    csd = commands.add_parser("csd", help="CMU-MultimodalSDK computational sequences (MOSEI)")
-    csd.add_argument("--labels", required=True, type=Path, help="the labels .csd (7 columns)")
-    csd.add_argument(
-        "--modality", action="append", type=_modality, default=[], metavar="NAME=FILE.csd",
-        help="a feature sequence: text=..., audio=..., vision=... (repeatable)",
-    )  # fmt: skip
-    csd.add_argument("--splits", required=True, type=Path, help="JSON: split -> video ids")
-    csd.add_argument(
-        "--max-steps", type=int, default=MAX_STEPS,
-        help=f"the most rows one video of a sequence may hold (default {MAX_STEPS})",
-    )  # fmt: skip
-    csd.add_argument(
-        "--max-length", type=int, default=None, metavar="N",
-        help="the most rows one utterance keeps per modality (default: all)",
-    )  # fmt: skip
-    csd.add_argument(
-        "--shorten", choices=SHORTEN, default="truncate",
-        help="a longer utterance keeps its first N rows (truncate, the default) or N rows "
-        "spread evenly over it (subsample)",
-    )  # fmt: skip
-    csd.add_argument("out", type=Path, help="new folder to write")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Parse, convert, say where the dataset went; mistakes end in one line and exit 1."""
-    with exit_on_user_error(PROGRAM):
-        args = build_parser().parse_args(argv)
-        if args.command == "released":
-            path = convert_released(args.src, args.out, args.name)
-        else:
-            names = [name for name, _ in args.modality]
-            if len(set(names)) < len(names):
-                raise UsageError(f"each --modality once, got {names}")
-            path = convert_csd(
-                args.labels,
-                dict(args.modality),
-                args.splits,
-                args.out,
-                args.max_steps,
-                args.max_length,
-                args.shorten,
-            )
+def convert_command(cfg: DictConfig) -> None:
+    """`released=` converts a released folder, `labels=` and its keys CSD sequences."""
+    given = [f"{key}=" for key in CSD_KEYS if cfg[key] is not None]
+    if cfg.released is not None and given:
+        raise UsageError(
+            f"released= converts a folder of the UniVA release and {', '.join(given)} "
+            "CMU-MultimodalSDK sequences: give one of the two"
+        )
+    if cfg.name is not None and cfg.released is None:
+        raise UsageError(f"name={cfg.name} names the dataset of released=DIR, which is not given")
+    if cfg.released is not None:
+        path = convert_released(str(cfg.released), str(cfg.out), cfg.name)
+    elif given:
+        for key in ("labels", "splits"):
+            if cfg[key] is None:
+                raise UsageError(f"{key} is required with CMU-MultimodalSDK sequences")
+        length = cfg.max_length
+        if length is not None and (isinstance(length, bool) or not isinstance(length, int)):
+            raise UsageError(f"max_length={length}: expected an integer")
+        modalities = {m: str(cfg[m]) for m in MODALITIES if cfg[m] is not None}
+        files = (str(cfg.labels), modalities, str(cfg.splits), str(cfg.out))
+        path = convert_csd(*files, cfg.max_steps, length, cfg.shorten)
+    else:
+        raise UsageError(
+            "give released=DIR (a folder of the UniVA release) or labels=FILE.csd "
+            "splits=FILE.json and text=, audio=, vision= (CMU-MultimodalSDK sequences)"
+        )
     print(f"wrote {path}")
+
+
+main = tool_entry_point(PROGRAM, convert_command)
 
 
 if __name__ == "__main__":

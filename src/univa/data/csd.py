@@ -180,7 +180,7 @@ def _checked_dataset(group, name: str, where: str, path: Path, max_steps: int):
     if (shape and shape[0] > max_steps) or declared > MAX_BYTES:
         raise InputError(
             f"{path}: {where} declares {shape} {dataset.dtype}, more than univa reads "
-            f"({max_steps} steps, {MAX_BYTES // 2**30} GiB); a longer sequence needs --max-steps"
+            f"({max_steps} steps, {MAX_BYTES // 2**30} GiB); a longer sequence needs max_steps="
         )
     return dataset
 

@@ -1,5 +1,5 @@
 """MOSEI computational sequences cut into utterances and written split by split, one video at a
-time (`python -m univa.data.convert csd`).
+time (`python -m univa.data.convert labels=...`).
 
 Each labelled segment of the labels sequence is one utterance; a modality's utterance holds the
 feature rows whose interval overlaps the segment. A split takes two passes over its videos: the

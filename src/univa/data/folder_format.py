@@ -83,7 +83,7 @@ def read_manifest(data_dir: str | Path) -> dict:
         if (Path(data_dir) / "preprocess_data").is_dir():
             hint = (
                 "it holds the UniVA release's layout: train on it with dataset=mosei|m3ed, or "
-                f"convert it with `python -m univa.data.convert released {data_dir} OUT`"
+                f"convert it with `python -m univa.data.convert released={data_dir} out=OUT`"
             )
         raise InputFileNotFoundError(
             f"{path} not found: dataset.data_dir must be a folder in the univa dataset format "

@@ -27,12 +27,11 @@ The generic flavour follows the same story with its own labels (cued by the clos
 label's words and visibility) and leaves vision out.
 
 Everything is drawn from one ``numpy.random.default_rng(seed)``: the same seed gives
-byte-identical files.
+byte-identical files. `python -m univa.data.synthetic out=DIR` writes one (`__main__.py`).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import json
@@ -46,7 +45,6 @@ import numpy as np
 from univa.data.folder_format import MANIFEST_FILE
 from univa.data.folder_write import write_dataset
 from univa.data.records import GENERIC, M3ED, MOSEI, DatasetRecord
-from univa.data.tiny_text_model import write_tiny_text_model
 from univa.files import building_folder
 from univa.vocabulary import MODALITIES, SPLITS
 
@@ -565,6 +563,8 @@ def write_synthetic_dataset(
         raise FileExistsError(
             f"{out} already holds a dataset ({', '.join(taken)}); not overwriting it"
         )
+    from univa.data.tiny_text_model import write_tiny_text_model  # transformers: only here
+
     rng = np.random.default_rng(seed)
     world = _make_world(spec, shape.dims, rng)
     released = spec.record.text_file is not None
@@ -581,26 +581,3 @@ def write_synthetic_dataset(
         corpus = [text for split in splits.values() for text in split.texts]
         write_tiny_text_model(tmp / TEXT_MODEL_DIR, corpus, style=spec.text_style, seed=seed)
     return out
-
-
-def main(argv: list[str] | None = None) -> None:
-    """CLI: ``python -m univa.data.synthetic --out DIR [--flavor] [--seed] [--size]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m univa.data.synthetic",
-        description="Write a synthetic MOSEI or M3ED dataset in the released on-disk layout, "
-        "or a generic one (4 labels, text and audio) in univa's dataset format.",
-    )
-    parser.add_argument("--out", required=True, help="dataset folder to create")
-    parser.add_argument("--flavor", default="mosei", choices=list(FLAVORS))
-    parser.add_argument("--seed", type=int, default=1111)
-    parser.add_argument("--size", default="default", choices=list(SIZE_NAMES))
-    args = parser.parse_args(argv)
-    try:
-        path = write_synthetic_dataset(args.out, args.flavor, args.seed, args.size)
-    except (FileExistsError, ValueError) as err:  # a dataset there, or no such size of it
-        parser.error(str(err))
-    print(f"wrote a synthetic {args.flavor} dataset ({args.size}, seed {args.seed}) to {path}")
-
-
-if __name__ == "__main__":
-    main()
