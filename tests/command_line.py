@@ -14,6 +14,15 @@ from pathlib import Path
 import pytest
 
 COMMANDS = ("univa.train", "univa.evaluate", "univa.predict")
+# the commands that write no run folder (univa.cli.command.tool_entry_point)
+TOOLS = (
+    "univa.export",
+    "univa.aggregate",
+    "univa.convert_reference",
+    "univa.data.convert",
+    "univa.data.validate",
+    "univa.data.synthetic",
+)
 
 
 @dataclass

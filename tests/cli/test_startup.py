@@ -1,7 +1,7 @@
 """The command line answers without loading the heavy libraries (issue 14, item 4): importing
 an entry point, or asking it for --help, --cfg job or --info, imports neither torch nor
-Lightning (nor transformers, matplotlib, wandb); the public `univa.UniVALitModule` still
-resolves, on first use."""
+Lightning (nor transformers, matplotlib, wandb), for every command (issue 21, item 7); the
+public `univa.UniVALitModule` still resolves, on first use."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import sys
 
 import pytest
 
+from command_line import COMMANDS as RUNS
+from command_line import TOOLS
+
 HEAVY = ("torch", "lightning", "transformers", "matplotlib", "wandb")
-COMMANDS = ("univa.train", "univa.evaluate", "univa.predict")
+COMMANDS = RUNS + TOOLS
 
 
 def loaded_after(code: str) -> list[str]:
@@ -27,7 +30,8 @@ def loaded_after(code: str) -> list[str]:
 
 
 def test_importing_the_entry_points_loads_no_heavy_library():
-    assert loaded_after("import univa, " + ", ".join(COMMANDS)) == []
+    modules = [f"{c}.__main__" if c == "univa.data.synthetic" else c for c in COMMANDS]
+    assert loaded_after("import univa, " + ", ".join(modules)) == []
 
 
 @pytest.mark.parametrize("question", ["--help", "--cfg job", "--info"])
