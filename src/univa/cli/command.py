@@ -172,14 +172,11 @@ def _main(
 
 @contextmanager
 def _command_line(argv: list[str] | None) -> Iterator[list[str]]:
-    """The arguments Hydra reads (sys.argv[1:]): `argv` when given, for the time of the call."""
-    if argv is None:
-        yield sys.argv[1:]
-        return
+    """The arguments Hydra reads: `argv` in place of sys.argv[1:] for the time of the call."""
     saved = sys.argv
-    sys.argv = [saved[0] if saved else "univa", *argv]
+    sys.argv = saved if argv is None else [saved[0] if saved else "univa", *argv]
     try:
-        yield argv
+        yield sys.argv[1:]
     finally:
         sys.argv = saved
 
