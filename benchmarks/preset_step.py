@@ -5,7 +5,7 @@ Run through `train_step.py --preset ...` (one model per process, so its peak mem
 `gpu_train_step.sh` runs the four presets x {fp32, bf16} x {univa, original}.
 
 Shapes: the preset's batch size (per GPU) and model (layers, temperature, alpha, label prior);
-feature widths and lengths of the full-size synthetic data (`univa.data.synthetic.plan`: MOSEI
+feature widths and lengths of the full-size synthetic data (`univa.data.synthetic.generator.plan`: MOSEI
 text/audio/vision 300/74/35 over 50/100/100 steps; M3ED 300/1582/342 over 50/1/100). The PLM
 presets read dialogues of `PLM_TOKENS` tokens (the original pads every dialogue to 512; univa
 cuts each batch to its longest dialogue, so its real batches are shorter) through a PLM of the
@@ -36,10 +36,10 @@ from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 from train_step import LABELS, OpCounter
 
+from original_model import OriginalUniVA  # tests/: train_step puts it on the path
 from univa import UniVALitModule
 from univa.cli import CONFIG_DIR
-from univa.data.synthetic import plan
-from univa.original_model import OriginalUniVA
+from univa.data.synthetic.generator import plan
 
 PLM_TOKENS = 512
 M3ED_LABELS = ["Happy", "Surprise", "Sad", "Disgust", "Anger", "Fear", "Neutral"]

@@ -48,7 +48,7 @@ def memory() -> dict:
 
 
 def generate(args: argparse.Namespace) -> dict:
-    from univa.data.synthetic import write_synthetic_dataset
+    from univa.data.synthetic.generator import write_synthetic_dataset
 
     start = time.perf_counter()
     write_synthetic_dataset(args.dir, args.flavor, size=args.size)
@@ -134,7 +134,7 @@ def child(stage: str, args: argparse.Namespace, data_dir: Path, size: str) -> di
 
 
 def planned(flavor: str, size: str, rows: dict[str, int]) -> dict:
-    from univa.data.synthetic import plan
+    from univa.data.synthetic.generator import plan
 
     shape = plan(flavor, size)
     return {

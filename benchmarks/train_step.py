@@ -12,7 +12,7 @@ model. Inputs are random batches of MOSEI's feature widths (text 300, audio 74, 
 `--lengths` steps (random real lengths, left-aligned masks). Each variant runs in a fresh
 process so its peak memory is its own. Also counts, for one step, the aten operators dispatched
 and those that force a host-device synchronisation (TorchDispatchMode), for univa and for a
-re-implementation of the original code (univa.original_model); times the contrastive loss
+re-implementation of the original code (tests/original_model.py); times the contrastive loss
 alone at batch 32 on one core; and profiles the share of time spent outside matrix multiplies
 and attention. Prints a table and writes JSON next to this script.
 
@@ -44,7 +44,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from univa import UniVALitModule
 from univa.cli import CONFIG_DIR
 from univa.losses import va_supcon_loss
-from univa.original_model import OriginalUniVA, va_aware_supcon_loss
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))  # the oracle stays with the tests
+from original_model import OriginalUniVA, va_aware_supcon_loss
 
 HERE = Path(__file__).parent
 SHAPES = {"paper": ["dataset=mosei", "text=glove"], "tiny": ["dataset=synthetic", "text=glove"]}

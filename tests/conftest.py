@@ -17,7 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from univa.cli import CONFIG_DIR
-from univa.data.synthetic import write_synthetic_dataset
+from univa.data.synthetic.generator import write_synthetic_dataset
 
 if "PYTEST_XDIST_WORKER" in os.environ:
     import torch

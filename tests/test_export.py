@@ -16,6 +16,7 @@ import univa
 from composing import compose_task
 from pretrained_folders import LABELS, write_folder
 from test_evaluate_predict import read_predictions
+from univa.constants import METRIC_FORMATS, format_metric
 from univa.errors import UsageError
 from univa.evaluate import evaluate
 from univa.export import export, main, push_to_hub, run_record
@@ -23,7 +24,6 @@ from univa.model.pretrained import CONFIG_FILE, TEXT_ENCODER_DIR, WEIGHTS_FILE
 from univa.predict import predict
 from univa.report.model_card import model_card
 from univa.train import train
-from univa.vocabulary import METRIC_FORMATS, format_metric
 
 TINY = ["dataset.size=tiny", "dataset.batch_size=8", "trainer.max_epochs=1"]
 TEXT = {"glove": [], "plm": ["text=roberta"]}

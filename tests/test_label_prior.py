@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.metrics.pairwise import cosine_similarity
 
+from univa.constants import M3ED_LABELS, MOSEI_LABELS
 from univa.label_prior import EMOTION_VA, label_similarity
-from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS
 
 
 @pytest.mark.parametrize("labels", [MOSEI_LABELS, M3ED_LABELS])

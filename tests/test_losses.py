@@ -1,11 +1,12 @@
 """The losses against slow, obviously-correct loops written here (the paper's description) and
-against the original code's own algorithm (`univa.original_model`)."""
+against the original code's own algorithm (`original_model`)."""
 
 import math
 
 import pytest
 import torch
 
+from original_model import va_aware_supcon_loss
 from univa.errors import InputError
 from univa.losses import (
     LossConfig,
@@ -15,7 +16,6 @@ from univa.losses import (
     univa_losses,
     va_supcon_loss,
 )
-from univa.original_model import va_aware_supcon_loss
 
 
 def reference_supcon(

@@ -16,10 +16,10 @@ import torch
 import univa
 from composing import compose_task
 from pretrained_folders import LABELS, tiny_network, write_folder
-from univa.data.folder_check import training_problems, validate_dataset
-from univa.data.folder_datamodule import FolderDataModule
-from univa.data.folder_format import read_folder_split
-from univa.data.folder_write import write_dataset
+from univa.data.generic.check import training_problems, validate_dataset
+from univa.data.generic.datamodule import FolderDataModule
+from univa.data.generic.format import read_folder_split
+from univa.data.generic.write import write_dataset
 from univa.data.validate import main as validate_main
 from univa.errors import InputError
 from univa.predict import predict
@@ -251,7 +251,7 @@ def test_an_exported_folder_stands_alone(tmp_path: Path, monkeypatch) -> None:
     or text_encoder/; with the training data moved away and the hub offline, `predict
     pretrained= input=` from another working directory labels unlabelled data exactly as the
     checkpoint does."""
-    from univa.data.synthetic import write_synthetic_dataset
+    from univa.data.synthetic.generator import write_synthetic_dataset
     from univa.export import export
     from univa.train import train
 

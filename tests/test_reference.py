@@ -1,6 +1,6 @@
 """Original UniVA checkpoints (docs/original-checkpoints.md §3): loading, converting, and the errors on bad files.
 
-A plain re-implementation of the original network (`univa.original_model`) with random weights
+A plain re-implementation of the original network (`original_model`) with random weights
 is saved the way the original saves; the loaded `UniVALitModule` must reproduce its
 predictions and both losses on the same batch.
 """
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from original_model import OriginalUniVA
 from univa import UniVALitModule
+from univa.constants import M3ED_LABELS, MOSEI_LABELS
 from univa.convert_reference import main as convert_main
-from univa.data.tiny_text_model import write_tiny_text_model
-from univa.original_model import OriginalUniVA
+from univa.data.synthetic.tiny_text_model import write_tiny_text_model
 from univa.reference import load_reference_checkpoint
-from univa.vocabulary import M3ED_LABELS, MOSEI_LABELS
 
 # The reference's `nn.KLDivLoss(reduction="mean")` is the original's and warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:reduction. 'mean' divides:UserWarning")

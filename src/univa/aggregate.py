@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from univa.cli.command import tool_entry_point
+from univa.constants import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 from univa.errors import InputError, UsageError
 from univa.files import write_csv, write_text
 from univa.safe_json import read_json
-from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 
 MARKDOWN_FILE = "aggregate.md"
 CSV_FILE = "aggregate.csv"

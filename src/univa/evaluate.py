@@ -18,7 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from univa.cli.command import entry_point
-from univa.vocabulary import METRIC_FORMATS, format_metric, metric_name
+from univa.constants import METRIC_FORMATS, format_metric, metric_name
 
 # split -> (the Trainer method that runs it, the key the module stores its summary under)
 RUNS = {"valid": ("validate", "val"), "test": ("test", "test")}

@@ -24,12 +24,12 @@ from omegaconf import DictConfig
 
 from univa import __version__
 from univa.cli.command import tool_entry_point
+from univa.constants import RESULTS_FILE, is_glove
 from univa.errors import InputError, UsageError
 from univa.files import building_folder, holds_something, write_text
 from univa.predict import tuned_thresholds
 from univa.report.model_card import model_card
 from univa.safe_json import read_json
-from univa.vocabulary import RESULTS_FILE, is_glove
 
 # torch, Lightning and transformers load when a model is exported, not at import: --help and
 # --cfg job answer without them

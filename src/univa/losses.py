@@ -9,11 +9,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from univa.constants import Batch, va_key
 from univa.distributed import gather_with_local_grad, scale_grad, world_size
 from univa.errors import InputError
 from univa.model import UniVAOutput
 from univa.model.config import LOSS_MODES, LossConfig
-from univa.vocabulary import Batch, va_key
 
 KL_SCALE = 1000.0  # the original multiplies the mean KL divergence by 1000
 

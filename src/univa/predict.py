@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 from omegaconf import DictConfig
 
 from univa.cli.command import entry_point
+from univa.constants import RESULTS_FILE, SPLITS
 from univa.errors import UsageError
 from univa.files import write_csv
 from univa.safe_json import read_json
-from univa.vocabulary import RESULTS_FILE, SPLITS
 
 # torch and Lightning load when a prediction starts: --help and --cfg answer without them
 if TYPE_CHECKING:
@@ -153,13 +153,13 @@ def decision_thresholds(
 def trained_model(cfg: DictConfig, path: Path) -> TrainedModel:
     """The model of `path` (a checkpoint, or an exported folder) deciding at the thresholds
     `decision_thresholds` chooses, as evaluate does."""
+    from univa.constants import is_glove
     from univa.inference import TrainedModel
     from univa.training.from_checkpoint import (
         apply_model_overrides,
         load_module,
         load_pretrained_module,
     )
-    from univa.vocabulary import is_glove
 
     module = load_pretrained_module(path) if path.is_dir() else load_module(path)
     apply_model_overrides(cfg, module)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from univa.data.cache import CACHE_DIR_NAME
 from univa.data.convert import main
+from univa.data.released.cache import CACHE_DIR_NAME
 
 ERROR = r"^univa.data.convert: error: [^\n]*"
 AUDIO_TRAIN = "preprocess_data/final_feat/A/MOSEI_train_audio_utt_VA.pkl"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from univa.data.convert import main as convert_main
-from univa.data.csd import read_csd
+from univa.data.csd.sequences import read_csd
 
 h5py = pytest.importorskip("h5py")
 

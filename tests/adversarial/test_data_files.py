@@ -23,8 +23,8 @@ import pytest
 import torch
 
 from univa.data import M3EDDataModule, MoseiDataModule
-from univa.data.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
-from univa.data.released import NonFiniteFeatureWarning
+from univa.data.released.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
+from univa.data.released.features import NonFiniteFeatureWarning
 from univa.data.va import DegenerateVAWarning
 from univa.errors import InputError, InputKeyError
 from univa.losses import va_positive_mask

@@ -12,7 +12,7 @@ from command_line import run_in_process
 from folder_data import write_tiny
 from pretrained_folders import write_folder
 from univa.data.convert import main as convert_main
-from univa.data.csd import read_splits
+from univa.data.csd.sequences import read_splits
 from univa.data.validate import main as validate_main
 from univa.errors import UniVAError
 from univa.model.pretrained import CONFIG_FILE

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import univa.data.folder_write
+import univa.data.generic.write
 import univa.export
 from adversarial.test_faults import NO_SPACE, one_line_error, run_killed
 from folder_data import write_tiny
@@ -100,7 +100,7 @@ def test_of_two_dataset_writes_into_one_new_folder_one_wins(
 ) -> None:
     """The same for write_dataset (and so for univa.data.convert, which writes with it)."""
     out = tmp_path / "ds"
-    folder_write = univa.data.folder_write
+    folder_write = univa.data.generic.write
     rival_first(folder_write, "validate_dataset", monkeypatch, lambda: write_tiny(out, ["x"]))
     message = one_line_error("univa.data.convert", lambda: write_tiny(out))
     assert str(out) in message and "not writing into it" in message

@@ -14,7 +14,7 @@ import univa
 from composing import compose_task
 from pretrained_folders import write_folder
 from univa.data import FolderDataModule
-from univa.data.synthetic import write_synthetic_dataset
+from univa.data.synthetic.generator import write_synthetic_dataset
 from univa.errors import InputError
 from univa.model.folder_schema import check_folder_config
 from univa.model.pretrained import CONFIG_FILE

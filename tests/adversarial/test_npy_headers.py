@@ -12,8 +12,9 @@ import pytest
 
 from command_line import run_in_process
 from folder_data import write_tiny
-from univa.data import cache, read_folder_split, validate_dataset
-from univa.data.cache import CacheRebuildWarning, cache_path, cached_arrays
+from univa.data import read_folder_split, validate_dataset
+from univa.data.released import cache
+from univa.data.released.cache import CacheRebuildWarning, cache_path, cached_arrays
 from univa.errors import InputError
 
 LIES = {

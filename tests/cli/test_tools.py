@@ -99,7 +99,7 @@ def test_main_reads_argv_in_place_of_the_command_line(monkeypatch: pytest.Monkey
 def test_the_tools_defaults_are_the_functions_defaults() -> None:
     """The entry configs hold the command line's defaults; the Python functions keep theirs."""
     from univa.data.convert import convert_csd
-    from univa.data.synthetic import write_synthetic_dataset
+    from univa.data.synthetic.generator import write_synthetic_dataset
 
     synthetic = inspect.signature(write_synthetic_dataset).parameters
     assert {key: synthetic[key].default for key in ("flavor", "seed", "size")} == {

@@ -13,9 +13,9 @@ from omegaconf import open_dict
 from univa.data import read_folder_split, validate_dataset
 from univa.data.convert import TextVAMismatchWarning, convert_released, main
 from univa.data.datamodule import UniVADataModule
-from univa.data.dialogue_text import read_dialogues, read_split_text
 from univa.data.records import M3ED, MOSEI, DatasetRecord
-from univa.data.released import read_split
+from univa.data.released.features import read_split
+from univa.data.released.text import read_dialogues, read_split_text
 from univa.data.validate import main as validate_main
 from univa.train import train
 

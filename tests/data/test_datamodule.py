@@ -8,11 +8,11 @@ import pytest
 import torch
 from original_loader import original_plm_rows
 
+from univa.constants import GLOVE, M3ED_LABELS, MOSEI_LABELS, Batch
 from univa.data import M3EDDataModule, MoseiDataModule, SyntheticDataModule
 from univa.data.dataset import collate_trimmed
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError
-from univa.vocabulary import GLOVE, M3ED_LABELS, MOSEI_LABELS, Batch
 
 KEYS = {
     "text",
@@ -194,7 +194,7 @@ def test_plm_batches_are_padded_to_their_own_longest_dialogue(tiny_m3ed: Path) -
 
 
 def test_the_batch_type_declares_every_key_a_loader_yields(tiny_m3ed: Path) -> None:
-    """`univa.vocabulary.Batch` is the contract between loaders, network and losses, on the
+    """`univa.constants.Batch` is the contract between loaders, network and losses, on the
     GloVe and the PLM path alike."""
     declared = Batch.__required_keys__ | Batch.__optional_keys__
     for text_encoder in (GLOVE, str(tiny_m3ed / "text_model")):

@@ -5,10 +5,10 @@ from itertools import pairwise
 import pytest
 from hydra.utils import instantiate
 
+from univa.constants import GLOVE, SPLITS
 from univa.data import M3EDDataModule
-from univa.data.dialogue_text import read_dialogues
+from univa.data.released.text import read_dialogues
 from univa.data.samplers import DialogueBatchSampler, DialogueShuffleSampler
-from univa.vocabulary import GLOVE, SPLITS
 
 # rows of dialogues a (3), b (1), c (9, longer than a batch), d (4), then a again (non-contiguous)
 DIALOGUES = ["a"] * 3 + ["b"] + ["c"] * 9 + ["d"] * 4 + ["a"] * 2

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from univa.data import SyntheticDataModule, cache
-from univa.data.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
-from univa.data.released import feature_file, read_split
-from univa.data.synthetic import FULL, _dialogue_lengths, plan
+from univa.data import SyntheticDataModule
+from univa.data.released import cache
+from univa.data.released.cache import CACHE_DIR_NAME, CacheRebuildWarning, cache_path
+from univa.data.released.features import feature_file, read_split
 from univa.data.synthetic.__main__ import main as synthetic_main
+from univa.data.synthetic.generator import FULL, _dialogue_lengths, plan
 
 BENCHMARK_SPLITS = {  # docs/method.md §1: about 16.3k / 1.9k / 4.7k and 17.4k / 2.9k / 4.2k
     "mosei": {"train": 16326, "valid": 1871, "test": 4659},

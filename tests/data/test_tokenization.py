@@ -6,7 +6,7 @@ import pytest
 import torch
 from original_loader import original_inputs
 
-from univa.data.dialogue_text import SplitText, Utterance
+from univa.data.released.text import SplitText, Utterance
 from univa.data.tokenization import (
     dialogue_style,
     encode_dialogue,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from univa.data import MoseiDataModule, SyntheticDataModule
-from univa.data.folder_datamodule import FolderDataModule
+from univa.data.generic.datamodule import FolderDataModule
 from univa.errors import InputError
 from univa.report.decisions import degenerate_warning, threshold_record, tuning_mode
 from univa.report.options import AnalysisOptions

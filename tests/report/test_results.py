@@ -8,8 +8,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from rich.console import Console
 
+from univa.constants import RESULTS_FILE
 from univa.report.results import print_config_tree, print_results_table, write_results
-from univa.vocabulary import RESULTS_FILE
 
 
 def metrics(acc: float, num_samples: int) -> dict:

@@ -11,7 +11,7 @@ from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 
 from univa.conf import CONFIG_DIR
-from univa.data.folder_format import read_manifest
+from univa.data.generic.format import read_manifest
 from univa.errors import InputError, UniVAError
 
 ENCODER_KEYS = ("text.encoder", "dataset.text_encoder")

@@ -15,10 +15,10 @@ from pathlib import Path
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from univa.constants import GLOVE
 from univa.data.options import DataOptions, SyntheticOptions
 from univa.model.config import LossConfig, NetworkOptions, OptimizerConfig
 from univa.report.options import AnalysisOptions
-from univa.vocabulary import GLOVE
 
 CONFIG_DIR = str(Path(__file__).parent)
 

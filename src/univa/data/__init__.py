@@ -11,14 +11,14 @@ from univa.lazy import lazy_getattr
 _LAZY: dict[str, str] = {
     "M3EDDataModule": "univa.data.datamodule",
     "MoseiDataModule": "univa.data.datamodule",
-    "SyntheticDataModule": "univa.data.synthetic_datamodule",
+    "SyntheticDataModule": "univa.data.synthetic.datamodule",
     "UniVADataModule": "univa.data.datamodule",
-    "FolderDataModule": "univa.data.folder_datamodule",
-    "FolderSplit": "univa.data.folder_format",
-    "read_folder_split": "univa.data.folder_format",
-    "read_manifest": "univa.data.folder_format",
-    "validate_dataset": "univa.data.folder_check",
-    "write_dataset": "univa.data.folder_write",
+    "FolderDataModule": "univa.data.generic.datamodule",
+    "FolderSplit": "univa.data.generic.format",
+    "read_folder_split": "univa.data.generic.format",
+    "read_manifest": "univa.data.generic.format",
+    "validate_dataset": "univa.data.generic.check",
+    "write_dataset": "univa.data.generic.write",
 }
 
 __all__ = sorted(_LAZY)

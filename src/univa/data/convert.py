@@ -17,15 +17,15 @@ import numpy as np
 from omegaconf import DictConfig
 
 from univa.cli.command import tool_entry_point
-from univa.data.csd import MAX_STEPS, CsdFile, read_splits
-from univa.data.csd_utterances import SHORTEN, LengthCap, write_csd_splits
-from univa.data.dialogue_text import read_dialogues, read_split_text
-from univa.data.folder_write import dataset_writer, write_dataset
+from univa.constants import MODALITIES, SPLITS
+from univa.data.csd.sequences import MAX_STEPS, CsdFile, read_splits
+from univa.data.csd.utterances import SHORTEN, LengthCap, write_csd_splits
+from univa.data.generic.write import dataset_writer, write_dataset
 from univa.data.records import MOSEI, RELEASED, DatasetRecord
-from univa.data.released import check_dataset_dir, feature_file, read_split
+from univa.data.released.features import check_dataset_dir, feature_file, read_split
+from univa.data.released.text import read_dialogues, read_split_text
 from univa.errors import InputError, UsageError
 from univa.files import holds_something
-from univa.vocabulary import MODALITIES, SPLITS
 
 PROGRAM = "univa.data.convert"
 VA_TOLERANCE = 1e-6  # text VA of the features pickle and of the text file agree to float32

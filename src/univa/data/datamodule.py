@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
+from univa.constants import MODALITIES, SPLITS, Batch, is_glove, va_key
 from univa.data.dataset import (
     EmotionDataset,
     collate_shared,
@@ -18,10 +19,10 @@ from univa.data.dataset import (
     share_dialogues,
     split_tensors,
 )
-from univa.data.dialogue_text import dialogue_order, read_dialogues, read_split_text
 from univa.data.options import DataOptions
 from univa.data.records import DEFAULT_THRESHOLD_TUNING, M3ED, MOSEI, DatasetRecord
-from univa.data.released import check_dataset_dir, read_split
+from univa.data.released.features import check_dataset_dir, read_split
+from univa.data.released.text import dialogue_order, read_dialogues, read_split_text
 from univa.data.samplers import (
     DialogueBatchSampler,
     DialogueShuffleSampler,
@@ -32,7 +33,6 @@ from univa.data.va import normalize_va
 from univa.data.va_source import labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
 from univa.label_prior import label_points
-from univa.vocabulary import MODALITIES, SPLITS, Batch, is_glove, va_key
 
 
 class UniVADataModule(L.LightningDataModule):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from univa.data.released import SplitArrays
+from univa.constants import Batch, mask_key, va_key
+from univa.data.released.features import SplitArrays
 from univa.data.va import VANorm, normalize_va
-from univa.vocabulary import Batch, mask_key, va_key
 
 
 class EmotionDataset(Dataset):

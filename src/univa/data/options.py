@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from univa.constants import GLOVE, VA_NORMS
 from univa.errors import InputError
-from univa.vocabulary import GLOVE, VA_NORMS
 
 VANorm = Literal["reference", "per_dim", "none"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from univa.constants import M3ED_LABELS, MODALITIES, MOSEI_LABELS
 from univa.label_prior import EMOTION_VA
-from univa.vocabulary import M3ED_LABELS, MODALITIES, MOSEI_LABELS
 
 # How the released text file orders a split's utterances on the PLM path:
 # `csv_rows`: the rows of a CSV with video_id, clip_id, text, mode, truely_sort (MOSEI);

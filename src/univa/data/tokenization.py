@@ -13,7 +13,7 @@ import torch
 from transformers import AutoTokenizer
 
 from univa.custom_code import refuse_custom_code
-from univa.data.dialogue_text import SplitText
+from univa.data.released.text import SplitText
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
 MAX_SEQ_LEN = 512

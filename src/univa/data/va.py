@@ -6,9 +6,9 @@ import warnings
 
 import torch
 
+from univa.constants import VA_NORMS
 from univa.data.options import VANorm
 from univa.errors import InputError
-from univa.vocabulary import VA_NORMS
 
 _COLUMNS = ("valence", "arousal")
 RELATIVE_ROUNDING = 1e-6  # a column spread no wider than this (relative) is float32 rounding

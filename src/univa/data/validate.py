@@ -9,7 +9,7 @@ import sys
 from omegaconf import DictConfig
 
 from univa.cli.command import tool_entry_point
-from univa.data.folder_check import training_problems, validate_dataset
+from univa.data.generic.check import training_problems, validate_dataset
 
 PROGRAM = "univa.data.validate"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from univa.constants import is_glove
 from univa.inference.trained_model import TrainedModel
 from univa.model.pretrained import CONFIG_FILE, load_network, recorded_thresholds
-from univa.vocabulary import is_glove
 
 
 def load_pretrained(source: str | Path) -> TrainedModel:

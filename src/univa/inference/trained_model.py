@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 
-from univa.data.folder_input import NetworkInputs, check_input, input_rows, read_input_split
-from univa.data.folder_write import write_dataset
+from univa.constants import is_glove
+from univa.data.generic.new_data import NetworkInputs, check_input, input_rows, read_input_split
+from univa.data.generic.write import write_dataset
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError
 from univa.files import atomic_write
 from univa.metrics import predict_at
 from univa.model import UniVA, UniVAConfig
 from univa.model.finite import refuse_non_finite_probabilities
-from univa.vocabulary import is_glove
 
 if TYPE_CHECKING:
     import pandas as pd

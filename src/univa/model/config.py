@@ -8,8 +8,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from univa.constants import GLOVE, MODALITIES, is_glove
 from univa.errors import InputError
-from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
 LOSS_MODES: tuple[str, ...] = ("kl", "bce")
 DROPOUTS: tuple[str, ...] = ("hidden_dropout", "attention_dropout", "fc_dropout", "final_dropout")

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NewType, Union
 
+from univa.constants import MODALITIES, PROVENANCE_KEYS, VA_NORMS
 from univa.errors import InputError
 from univa.model.config import LossConfig, OptimizerConfig, UniVAConfig, split_options
-from univa.vocabulary import MODALITIES, PROVENANCE_KEYS, VA_NORMS
 
 Seed = NewType("Seed", int)  # an integer >= 0; every other integer of the file is a size (> 0)
 # the packaged dataset group (univa.conf, a layer above: its schemas collect every layer's options)

@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from univa.constants import is_glove
 from univa.custom_code import load_text_model_config
 from univa.errors import InputError, InputFileNotFoundError
 from univa.files import atomic_write, write_text
@@ -33,7 +34,6 @@ from univa.model.finite import refuse_non_finite_weights
 from univa.model.folder_schema import check_folder_config
 from univa.model.univa import UniVA
 from univa.safe_json import read_json
-from univa.vocabulary import is_glove
 
 FORMAT = "univa-pretrained"
 FORMAT_VERSION = 1  # raised when a folder written now would be misread by an older univa

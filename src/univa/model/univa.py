@@ -8,11 +8,11 @@ import torch
 from torch import nn
 from transformers import PretrainedConfig
 
+from univa.constants import Batch, is_glove, mask_key
 from univa.label_prior import label_similarity
 from univa.model.config import UniVAConfig
 from univa.model.encoder import SequenceEncoder
 from univa.model.plm import PLMTextEncoder
-from univa.vocabulary import Batch, is_glove, mask_key
 
 
 class _Output(TypedDict):

@@ -14,13 +14,13 @@ import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
 from torchmetrics.functional.classification import multilabel_confusion_matrix, multilabel_f1_score
 
+from univa.constants import va_key
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError
 from univa.metrics import predict_at as predict_at  # its home before
 from univa.model import UniVA
 from univa.report.options import AnalysisOptions as AnalysisOptions  # its home before
 from univa.report.options import ThresholdGridOptions as ThresholdGridOptions
-from univa.vocabulary import va_key
 
 ThresholdTuning = Literal["global", "per_label"]
 THRESHOLD_TUNINGS: tuple[str, ...] = ("global", "per_label")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from omegaconf import DictConfig
 
+from univa.constants import metric_name
 from univa.data.datamodule import UniVADataModule
 from univa.errors import InputError
 from univa.metrics import metric_summary
@@ -26,7 +27,6 @@ from univa.report.analysis import (
     tune_thresholds,
 )
 from univa.report.options import FIXED_THRESHOLDS, TUNING_FROM_DATASET
-from univa.vocabulary import metric_name
 
 # test predictions are degenerate below this many micro-F1 points above the best constant
 # prediction, or when one label is predicted for at least this share of the utterances

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from univa.constants import metric_name
 from univa.files import atomic_write
 from univa.report.analysis import SplitOutputs, project_2d
-from univa.vocabulary import metric_name
 
 VA_NAMES = ("valence", "arousal")
 

@@ -9,13 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from univa.vocabulary import (
-    METRIC_FORMATS,
-    PROVENANCE_KEYS,
-    format_metric,
-    is_glove,
-    metric_name,
-)
+from univa.constants import METRIC_FORMATS, PROVENANCE_KEYS, format_metric, is_glove, metric_name
 
 CITATION = """@inproceedings{zheng2024univa,
   title     = {{UniVA}: Unimodal Valence-Arousal Driven Contrastive Learning for Multimodal

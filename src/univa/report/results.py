@@ -11,10 +11,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
+from univa.constants import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 from univa.files import write_text
 from univa.report.console import console as default_console
 from univa.report.options import FIXED_THRESHOLDS
-from univa.vocabulary import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 
 
 def write_results(output_dir: Path, results: dict) -> Path:

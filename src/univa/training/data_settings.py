@@ -22,8 +22,8 @@ from hydra.utils import get_class
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from univa.constants import MODALITIES, is_glove
 from univa.errors import InputError
-from univa.vocabulary import MODALITIES, is_glove
 
 DATA_SETTINGS_KEY = "univa_data"  # the checkpoint entry holding them
 # the packaged dataset group (univa.conf, a layer above: its schemas collect every layer's options)

@@ -19,13 +19,13 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from univa.constants import is_glove
 from univa.data.datamodule import UniVADataModule
 from univa.errors import UsageError
 from univa.model.finite import refuse_non_finite_weights
 from univa.model.pretrained import load_network, resolve
 from univa.training.data_settings import dataset_config, user_overrides
 from univa.training.lit_module import UniVALitModule, load_error_reason
-from univa.vocabulary import is_glove
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:

@@ -11,6 +11,7 @@ from typing import IO, Any
 import lightning as L
 import torch
 
+from univa.constants import Batch
 from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
@@ -18,7 +19,6 @@ from univa.model import UniVA, UniVAConfig, UniVAOutput
 from univa.model.config import NetworkOptions, split_options
 from univa.optimizer import OptimizerConfig, build_optimizer
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
-from univa.vocabulary import Batch
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:

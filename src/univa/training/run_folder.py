@@ -30,6 +30,7 @@ from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from univa.constants import RESULTS_FILE
 from univa.errors import (
     CheckpointError,
     InputFileNotFoundError,
@@ -38,7 +39,6 @@ from univa.errors import (
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
 from univa.training.from_checkpoint import same_text_encoder
 from univa.training.lit_module import load_error_reason
-from univa.vocabulary import RESULTS_FILE
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from omegaconf import DictConfig
 
 from univa.cli.command import tool_entry_point
-from univa.data.synthetic import write_synthetic_dataset
+from univa.data.synthetic.generator import write_synthetic_dataset
 from univa.errors import UsageError
 
 

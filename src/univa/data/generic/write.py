@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.format import open_memmap
 
-from univa.data.folder_check import validate_dataset
-from univa.data.folder_format import (
+from univa.constants import SPLITS
+from univa.data.generic.check import validate_dataset
+from univa.data.generic.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
     MANIFEST_FILE,
@@ -31,7 +32,6 @@ from univa.data.folder_format import (
 )
 from univa.errors import InputError, OutputWriteError
 from univa.files import building_folder, holds_something
-from univa.vocabulary import SPLITS
 
 
 def _cell(value: Any) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from csd_sequences import VIDEOS, VIDEOS_ORDER, convert, frames, write_csd, write_sequences
 from univa.data import write_dataset
-from univa.data.csd import read_csd
+from univa.data.csd.sequences import read_csd
 from univa.data.records import MOSEI
 
 Keep = Callable[[np.ndarray], np.ndarray]  # a segment's row indices -> the ones kept
@@ -78,7 +78,7 @@ def leave_some_out(sequences: dict[str, Path]) -> None:
     write_csd(sequences["audio"], "COVAREP", audio)
 
 
-@pytest.mark.filterwarnings("ignore::univa.data.csd.CsdRepairWarning")
+@pytest.mark.filterwarnings("ignore::univa.data.csd.sequences.CsdRepairWarning")
 @pytest.mark.parametrize("damage", [None, leave_some_out], ids=["whole", "left-out"])
 def test_the_output_is_the_in_memory_conversion_s(
     sequences: dict[str, Path], tmp_path: Path, damage: Callable | None
@@ -93,7 +93,7 @@ def test_the_output_is_the_in_memory_conversion_s(
 def test_remapping_while_writing_keeps_the_output(
     sequences: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("univa.data.folder_write.SplitWriter.REMAP_BYTES", 1)  # every row
+    monkeypatch.setattr("univa.data.generic.write.SplitWriter.REMAP_BYTES", 1)  # every row
     convert(sequences, tmp_path / "streamed")
     reference(sequences, tmp_path / "in-memory")
     assert_same_files(tmp_path / "streamed", tmp_path / "in-memory")
@@ -128,7 +128,7 @@ def test_a_cap_below_one_is_refused_in_one_line(sequences: dict[str, Path], tmp_
 def test_splits_are_written_through_memory_maps(
     sequences: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import univa.data.folder_write as folder_write
+    import univa.data.generic.write as folder_write
 
     created = []
 

@@ -15,9 +15,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.multiclass import OneVsRestClassifier
 
-from univa.data import SyntheticDataModule, read_folder_split, synthetic, validate_dataset
-from univa.data.synthetic import FLAVORS, RELEASED_FLAVORS, write_synthetic_dataset
+from univa.data import SyntheticDataModule, read_folder_split, validate_dataset
+from univa.data.synthetic import generator as synthetic
 from univa.data.synthetic.__main__ import main
+from univa.data.synthetic.generator import FLAVORS, RELEASED_FLAVORS, write_synthetic_dataset
 from univa.train import train
 
 SPLITS = ("train", "valid", "test")

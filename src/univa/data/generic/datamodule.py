@@ -12,15 +12,15 @@ from pathlib import Path
 
 import torch
 
+from univa.constants import MODALITIES, SPLITS, is_glove, mask_key, va_key
 from univa.data.datamodule import UniVADataModule
 from univa.data.dataset import EmotionDataset
-from univa.data.dialogue_text import SplitText, Utterance
-from univa.data.folder_check import training_problems, validate_dataset
-from univa.data.folder_format import FolderSplit, read_folder_split, read_manifest
+from univa.data.generic.check import training_problems, validate_dataset
+from univa.data.generic.format import FolderSplit, read_folder_split, read_manifest
+from univa.data.released.text import SplitText, Utterance
 from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
 from univa.errors import InputError
-from univa.vocabulary import MODALITIES, SPLITS, is_glove, mask_key, va_key
 
 
 class UnusedTextWarning(UserWarning):

@@ -6,7 +6,7 @@ raw text, 0/1 label columns unless the data is unlabelled, optional VA scores) b
 array per feature modality with its `<modality>_lengths.npy` (N,) or `<modality>_mask.npy`
 (N, L). A folder holds any of the splits train, valid and test (training needs all three,
 labelled); new data to predict on is often one unlabelled split. Arrays are memory-mapped (`allow_pickle=False`), so a large split is never held twice.
-The reader trusts a folder that `univa.data.folder_check.validate_dataset` passed.
+The reader trusts a folder that `univa.data.generic.check.validate_dataset` passed.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from univa.constants import MODALITIES, SPLITS
 from univa.data.npy_file import load_npy
 from univa.errors import InputError, InputFileNotFoundError
 from univa.safe_json import read_json
-from univa.vocabulary import MODALITIES, SPLITS
 
 FORMAT_NAME = "univa-dataset"
 FORMAT_VERSION = 1

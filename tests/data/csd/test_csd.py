@@ -21,8 +21,8 @@ from csd_sequences import (
     write_sequences,
 )
 from univa.data import read_folder_split, validate_dataset
-from univa.data.csd import CsdRepairWarning, read_csd
-from univa.data.csd_utterances import overlapping
+from univa.data.csd.sequences import CsdRepairWarning, read_csd
+from univa.data.csd.utterances import overlapping
 from univa.data.records import MOSEI
 from univa.train import train
 

@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, SequentialSampler
 
+from univa.constants import mask_key
 from univa.data.dataset import EmotionDataset, collate_trimmed, share_dialogues
-from univa.data.folder_check import validate_dataset
-from univa.data.folder_datamodule import split_text
-from univa.data.folder_format import (
+from univa.data.generic.check import validate_dataset
+from univa.data.generic.datamodule import split_text
+from univa.data.generic.format import (
     MANIFEST_FILE,
     TABLE_FILE,
     TEXT,
@@ -33,7 +34,6 @@ from univa.data.folder_format import (
 from univa.data.samplers import DialogueBatchSampler
 from univa.data.tokenization import plm_inputs
 from univa.errors import InputError
-from univa.vocabulary import mask_key
 
 
 @dataclass(frozen=True)

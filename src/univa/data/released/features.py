@@ -2,9 +2,9 @@
 
 Each split is stored as pickled dicts of arrays, one file per modality; row i of every file of
 a split is the same utterance. The pickles are read by a restricted unpickler that builds only
-numpy arrays, containers, numbers and strings (`univa.data.safe_pickle`): a file that names
+numpy arrays, containers, numbers and strings (`univa.data.released.safe_pickle`): a file that names
 anything else is refused, so no code from a data file runs. Each is unpickled once, checked, and
-then read from a cache of plain arrays (`univa.data.cache`).
+then read from a cache of plain arrays (`univa.data.released.cache`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from univa.data.cache import CACHE_DIR_NAME, cached_arrays
-from univa.data.safe_pickle import RefusedGlobalError, load_data_pickle
+from univa.constants import MODALITIES
+from univa.data.released.cache import CACHE_DIR_NAME, cached_arrays
+from univa.data.released.safe_pickle import RefusedGlobalError, load_data_pickle
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
-from univa.vocabulary import MODALITIES
 
 _FOLDERS = {"text": "T", "audio": "A", "vision": "V"}
 NON_FINITE_KEY = "non_finite_replaced"  # cached beside a modality's arrays: counts per array

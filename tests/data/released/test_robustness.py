@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from univa.data import M3EDDataModule, MoseiDataModule, released
-from univa.data.cache import CACHE_DIR_NAME
-from univa.data.released import NonFiniteFeatureWarning, feature_file
+from univa.data import M3EDDataModule, MoseiDataModule
+from univa.data.released import features as released
+from univa.data.released.cache import CACHE_DIR_NAME
+from univa.data.released.features import NonFiniteFeatureWarning, feature_file
 
 AUDIO_TRAIN = "preprocess_data/final_feat/A/MOSEI_train_audio_utt_VA.pkl"
 VISION_VALID = "preprocess_data/final_feat/V/MOSEI_valid_vision_utt_VA.pkl"

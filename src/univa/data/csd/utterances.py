@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from univa.data.csd import CsdFile, CsdRepairWarning, emotion_labels
-from univa.data.folder_format import DIALOGUE_ID, TURN, UTT_ID
-from univa.data.folder_write import DatasetWriter
+from univa.constants import SPLITS
+from univa.data.csd.sequences import CsdFile, CsdRepairWarning, emotion_labels
+from univa.data.generic.format import DIALOGUE_ID, TURN, UTT_ID
+from univa.data.generic.write import DatasetWriter
 from univa.errors import InputError
-from univa.vocabulary import SPLITS
 
 SHORTEN = ("truncate", "subsample")
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from folder_data import LABELS, write_tiny
+from univa.constants import MOSEI_LABELS
 from univa.data import FolderDataModule, MoseiDataModule
 from univa.data.va import normalize_va
 from univa.data.va_source import NEUTRAL_VA, NoVAWarning, labels_va, resolve_va_sources
@@ -19,7 +20,6 @@ from univa.errors import InputError
 from univa.label_prior import EMOTION_VA, label_similarity
 from univa.losses import LossConfig, univa_losses
 from univa.training.lit_module import UniVALitModule, network_inputs
-from univa.vocabulary import MOSEI_LABELS
 
 POINTS = {"joy": [0.9, 0.6], "anger": [0.1, 0.9], "calm": [0.7, 0.1], "awe": [0.8, 0.7]}
 SMALL = {"hidden_size": 16, "num_heads": 2, "ffn_size": 32}

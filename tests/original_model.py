@@ -1,7 +1,7 @@
 """The original UniVA network and losses, re-implemented plainly (docs/method.md §2, §3 and docs/original-checkpoints.md §1).
 
-univa itself never uses this module: it is the oracle that `tests/test_reference.py` and
-`tests/test_losses.py` check univa against, and the baseline `benchmarks/train_step.py` times.
+Not part of the package (the wheel does not ship it): the oracle that `tests/test_reference.py`
+and `tests/test_losses.py` check univa against, and the baseline `benchmarks/train_step.py` times.
 
 Attribute names follow the original `models.py` and `modules/Transformer.py`, so `state_dict()`
 has exactly the keys of the original's checkpoints. Computation follows the original too:
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AutoModel
 
-from univa.vocabulary import GLOVE  # the original's sentinel is univa's
+from univa.constants import GLOVE  # the original's sentinel is univa's
 
 
 class LayerNorm(nn.Module):

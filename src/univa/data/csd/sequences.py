@@ -1,5 +1,5 @@
 """CMU-MultimodalSDK computational sequences (`.csd`, HDF5): reading them, checked, one video at
-a time (`univa.data.csd_utterances` cuts them into utterances).
+a time (`univa.data.csd.utterances` cuts them into utterances).
 
 A computational sequence is an HDF5 file with one root group (named after the sequence) that
 holds `data/<video_id>/features` (T, D) and `data/<video_id>/intervals` (T, 2) (start and end
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from univa.constants import SPLITS
 from univa.data.records import MOSEI
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 from univa.safe_json import read_json
-from univa.vocabulary import SPLITS
 
 # The MOSEI labels sequence's columns: sentiment, then the six emotion intensities
 MOSEI_EMOTION_COLUMNS = slice(1, 1 + len(MOSEI.labels))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from univa.data.folder_format import (
+from univa.constants import MODALITIES, PROVENANCE_KEYS, SPLITS
+from univa.data.generic.format import (
     DIALOGUE_ID,
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -29,7 +30,6 @@ from univa.data.folder_format import (
 )
 from univa.data.npy_file import load_npy
 from univa.errors import UniVAError
-from univa.vocabulary import MODALITIES, PROVENANCE_KEYS, SPLITS
 
 SHOWN_ROWS = 5  # offending rows quoted per problem
 CHUNK_ROWS = 1024  # rows of a feature array scanned at a time (the array is memory-mapped)

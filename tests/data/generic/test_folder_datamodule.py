@@ -16,8 +16,8 @@ from composing import compose_task
 from folder_data import LABELS, write_tiny
 from univa.cli.folder_text import choose_folder_text_encoder
 from univa.data import FolderDataModule, MoseiDataModule
-from univa.data.folder_datamodule import UnusedTextWarning
-from univa.data.folder_format import read_folder_split
+from univa.data.generic.datamodule import UnusedTextWarning
+from univa.data.generic.format import read_folder_split
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError
 from univa.training.lit_module import UniVALitModule, network_inputs

@@ -1,4 +1,4 @@
-"""Each shared word has one home (issue 12): `univa.vocabulary` for modalities, splits, the GloVe
+"""Each shared word has one home (issue 12): `univa.constants` for modalities, splits, the GloVe
 sentinel and the metric display names, `univa.errors` for every user-facing error class.
 
 Read from the source with `ast`, so that a second definition anywhere in src/univa fails here.
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import univa
 from univa import errors
-from univa.vocabulary import GLOVE, METRIC_FORMATS, MODALITIES, SPLITS, format_metric, is_glove
+from univa.constants import GLOVE, METRIC_FORMATS, MODALITIES, SPLITS, format_metric, is_glove
 
 SRC = Path(univa.__file__).parent
-HOME = {"vocabulary.py", "errors.py"}
+HOME = {"constants.py", "errors.py"}
 DISPLAY_NAME = re.compile(r"\b(" + "|".join(name for name, _ in METRIC_FORMATS.values()) + r")\b")
 
 
@@ -34,7 +34,7 @@ def _code_strings(tree: ast.Module) -> Iterator[ast.Constant]:
             yield node
 
 
-def test_modalities_splits_glove_and_metric_names_are_spelt_only_in_the_vocabulary() -> None:
+def test_modalities_splits_glove_and_metric_names_are_spelt_only_in_the_constants() -> None:
     copies = []
     for name, tree in _sources():
         for node in ast.walk(tree):

@@ -11,8 +11,8 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer, BertModel, RobertaModel
 
-from univa.data.synthetic import WORDS
-from univa.data.tiny_text_model import TEXT_MODEL_STYLES, write_tiny_text_model
+from univa.data.synthetic.generator import WORDS
+from univa.data.synthetic.tiny_text_model import TEXT_MODEL_STYLES, write_tiny_text_model
 
 EXPECTED = {  # style -> model class, cls, sep, pad, pad id
     "roberta": (RobertaModel, "<s>", "</s>", "<pad>", 1),

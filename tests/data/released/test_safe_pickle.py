@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from univa.data.safe_pickle import RefusedGlobalError, load_data_pickle
+from univa.data.released.safe_pickle import RefusedGlobalError, load_data_pickle
 
 
 def released_style_content() -> dict:

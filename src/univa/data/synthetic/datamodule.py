@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from univa.data.datamodule import UniVADataModule
-from univa.data.folder_datamodule import FolderDataModule
+from univa.data.generic.datamodule import FolderDataModule
 from univa.data.options import SyntheticOptions
-from univa.data.synthetic import (
+from univa.data.synthetic.generator import (
     FLAVORS,
     FULL,
     RELEASED_FLAVORS,

@@ -1,5 +1,5 @@
-"""The words every layer shares, each defined once: modalities, splits, the GloVe sentinel, the
-benchmarks' label sets, how each test metric is displayed, and the keys of a batch.
+"""The constants every layer shares, each defined once: modalities, splits, the GloVe sentinel,
+the benchmarks' label sets, how each test metric is displayed, and the keys of a batch.
 
 It imports nothing from univa, so that any module may use it (the plain network included)
 without pulling in another layer; tests/test_import_graph.py keeps it that way.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-if TYPE_CHECKING:  # annotations only: the vocabulary stays importable without torch
+if TYPE_CHECKING:  # annotations only: importable without torch
     from torch import Tensor
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "vision")

@@ -1,0 +1,1 @@
+"""CMU-MultimodalSDK computational sequences (`.csd`), cut into utterances of the generic format."""
