@@ -34,11 +34,10 @@ from torch.utils.data import DataLoader, DistributedSampler, SequentialSampler
 from transformers import AutoConfig, AutoModel
 
 from univa.data.dataset import EmotionDataset, collate_shared, collate_trimmed, share_dialogues
-from univa.data.released.text import SplitText, Utterance
 from univa.data.samplers import DialogueBatchSampler, DialogueShuffleSampler
 from univa.data.synthetic.generator import WORDS
 from univa.data.synthetic.tiny_text_model import write_tiny_text_model
-from univa.data.tokenization import load_tokenizer, plm_inputs
+from univa.data.tokenization import SplitText, Utterance, load_tokenizer, plm_inputs
 from univa.model import UniVA, UniVAConfig
 
 # utterances per dialogue (uniform in [low, high)), words per utterance, feature widths

@@ -12,8 +12,8 @@ from omegaconf import open_dict
 
 from univa.data import read_folder_split, validate_dataset
 from univa.data.convert import TextVAMismatchWarning, convert_released, main
-from univa.data.datamodule import UniVADataModule
 from univa.data.records import M3ED, MOSEI, DatasetRecord
+from univa.data.released.datamodule import ReleasedDataModule
 from univa.data.released.features import read_split
 from univa.data.released.text import read_dialogues, read_split_text
 from univa.data.validate import main as validate_main
@@ -92,7 +92,7 @@ def test_a_record_describes_a_released_dataset_without_name_checks(
         text_order="csv_rows",
     )
 
-    class MyDataModule(UniVADataModule):
+    class MyDataModule(ReleasedDataModule):
         record = mine
 
     data_dir = _renamed_copy(tiny_mosei, tmp_path / "mine", "MOSEI", "MYDATA")

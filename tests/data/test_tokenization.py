@@ -6,8 +6,9 @@ import pytest
 import torch
 from original_loader import original_inputs
 
-from univa.data.released.text import SplitText, Utterance
 from univa.data.tokenization import (
+    SplitText,
+    Utterance,
     dialogue_style,
     encode_dialogue,
     plm_inputs,

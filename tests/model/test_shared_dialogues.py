@@ -8,8 +8,8 @@ from torch.utils.data import DataLoader
 
 from univa.data import M3EDDataModule, MoseiDataModule
 from univa.data.dataset import EmotionDataset, collate_trimmed, share_dialogues
-from univa.data.released.text import SplitText, Utterance, read_dialogues
-from univa.data.tokenization import load_tokenizer, plm_inputs
+from univa.data.released.text import read_dialogues
+from univa.data.tokenization import SplitText, Utterance, load_tokenizer, plm_inputs
 from univa.model import UniVA, UniVAConfig
 from univa.model.plm import PLMTextEncoder
 

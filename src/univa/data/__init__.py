@@ -9,8 +9,8 @@ from __future__ import annotations
 from univa.lazy import lazy_getattr
 
 _LAZY: dict[str, str] = {
-    "M3EDDataModule": "univa.data.datamodule",
-    "MoseiDataModule": "univa.data.datamodule",
+    "M3EDDataModule": "univa.data.released.datamodule",
+    "MoseiDataModule": "univa.data.released.datamodule",
     "SyntheticDataModule": "univa.data.synthetic.datamodule",
     "UniVADataModule": "univa.data.datamodule",
     "FolderDataModule": "univa.data.generic.datamodule",

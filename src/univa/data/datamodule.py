@@ -1,4 +1,4 @@
-"""Lightning data modules: the base that serves the splits, and one per benchmark."""
+"""The base of the Lightning data modules: what every layout's reader fills, and its loaders."""
 
 from __future__ import annotations
 
@@ -11,24 +11,15 @@ import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
-from univa.constants import MODALITIES, SPLITS, Batch, is_glove, va_key
-from univa.data.dataset import (
-    EmotionDataset,
-    collate_shared,
-    collate_trimmed,
-    share_dialogues,
-    split_tensors,
-)
+from univa.constants import SPLITS, Batch, is_glove, va_key
+from univa.data.dataset import EmotionDataset, collate_shared, collate_trimmed, share_dialogues
 from univa.data.options import DataOptions
-from univa.data.records import DEFAULT_THRESHOLD_TUNING, M3ED, MOSEI, DatasetRecord
-from univa.data.released.features import check_dataset_dir, read_split
-from univa.data.released.text import dialogue_order, read_dialogues, read_split_text
+from univa.data.records import DEFAULT_THRESHOLD_TUNING, DatasetRecord
 from univa.data.samplers import (
     DialogueBatchSampler,
     DialogueShuffleSampler,
     UnpaddedDistributedSampler,
 )
-from univa.data.tokenization import load_tokenizer, plm_inputs
 from univa.data.va import normalize_va
 from univa.data.va_source import labels_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
@@ -36,9 +27,10 @@ from univa.label_prior import label_points
 
 
 class UniVADataModule(L.LightningDataModule):
-    """Reads the three splits of a dataset in the released layout; after `setup`, callers read
-    a split's rows through `split_loader`, its gold labels through `split_labels` and its
-    utterance ids (for per-utterance outputs) through `split_utt_ids`.
+    """Serves the three splits a layout's reader fills in `setup` (`univa.data.released`,
+    `univa.data.generic`); after it, callers read a split's rows through `split_loader`, its
+    gold labels through `split_labels` and its utterance ids (for per-utterance outputs)
+    through `split_utt_ids`.
 
     On the PLM path, evaluation batches hold whole dialogues, so that each dialogue goes
     through the PLM once; `group_by_dialogue` does the same for training (beyond the paper:
@@ -79,20 +71,11 @@ class UniVADataModule(L.LightningDataModule):
         choice; a folder dataset, without one, gets the default."""
         return self.record.threshold_tuning if self.record else DEFAULT_THRESHOLD_TUNING
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.datasets:
-            return
-        check_dataset_dir(self.data_dir, self.name)
-        tokenizer = None if is_glove(self.text_encoder) else load_tokenizer(self.text_encoder)
-        for split in SPLITS:
-            self.datasets[split] = self._read_split(split, tokenizer)
-        self.modalities = list(MODALITIES)
-        self._warn_without_va()
-
-    def _warn_without_va(self) -> None:
+    def warn_missing_va(self) -> None:
+        """Warn once about the modalities the data gives no VA (`dataset.va_source`)."""
         warn_without_va([m for m, s in self.va_sources.items() if s == "none"], self.name)
 
-    def _with_va_sources(
+    def with_va_sources(
         self, tensors: dict[str, torch.Tensor], modalities: list[str], name: str
     ) -> dict[str, torch.Tensor]:
         """`tensors` with each modality's VA as `dataset.va_source` says: the data's scores
@@ -111,42 +94,6 @@ class UniVADataModule(L.LightningDataModule):
             elif source == "none":
                 tensors.pop(va_key(modality), None)
         return tensors
-
-    def _read_split(self, split: str, tokenizer) -> EmotionDataset:
-        modalities = MODALITIES if tokenizer is None else ("audio", "vision")
-        arrays = read_split(self.data_dir, self.name, split, modalities)
-        if arrays.labels.shape[1] != len(self.labels):
-            raise InputError(
-                f"{self.name} {split}: labels_class has {arrays.labels.shape[1]} columns, expected "
-                f"{len(self.labels)} for the labels {self.labels}"
-            )
-        for modality, features in arrays.features.items():
-            self.max_lens[modality] = max(self.max_lens.get(modality, 0), features.shape[1])
-            self.input_dims[modality] = features.shape[2]
-        tensors = split_tensors(arrays, self.va_norm, f"{self.name} {split}")
-        if tokenizer is None:
-            dialogues = read_dialogues(self.data_dir, split)
-            utt_ids = dialogue_order(dialogues)
-            dialogue_ids = [d for d, turns in dialogues.items() for _ in turns]
-            source = "utterances in preprocess_data/videos_structure.json"
-        else:
-            text = read_split_text(self.data_dir, self.record, split)
-            utt_ids = [utterance.utt_id for utterance in text.utterances]
-            dialogue_ids = [utterance.dialogue_id for utterance in text.utterances]
-            source = f"utterances in {self.record.text_file}"
-            tensors |= plm_inputs(text, tokenizer)
-            tensors[va_key("text")] = normalize_va(
-                torch.tensor(text.va), self.va_norm, f"{self.name} {split} text VA"
-            )
-        if len(utt_ids) != len(arrays):
-            raise InputError(
-                f"{self.name} {split} split in {self.data_dir}: {len(utt_ids)} {source} but "
-                f"{len(arrays)} rows of features"
-            )
-        self.utt_ids[split] = utt_ids
-        self.dialogue_ids[split] = dialogue_ids
-        tensors = self._with_va_sources(tensors, list(MODALITIES), f"{self.name} {split}")
-        return EmotionDataset(tensors)
 
     @property
     def data_spec(self) -> dict:
@@ -263,15 +210,3 @@ class UniVADataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")
-
-
-class MoseiDataModule(UniVADataModule):
-    """CMU-MOSEI in the released layout (`<data_dir>/preprocess_data/final_feat/...`)."""
-
-    record = MOSEI
-
-
-class M3EDDataModule(UniVADataModule):
-    """M3ED in the released layout."""
-
-    record = M3ED

@@ -5,9 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import Dataset, default_collate
 
-from univa.constants import Batch, mask_key, va_key
-from univa.data.released.features import SplitArrays
-from univa.data.va import VANorm, normalize_va
+from univa.constants import Batch
 
 
 class EmotionDataset(Dataset):
@@ -25,20 +23,6 @@ class EmotionDataset(Dataset):
 
     def __getitem__(self, index: int | list[int]) -> dict[str, torch.Tensor]:
         return {key: tensor[index] for key, tensor in self.tensors.items()}
-
-
-def split_tensors(
-    arrays: SplitArrays, va_norm: VANorm = "reference", split: str = "split"
-) -> dict[str, torch.Tensor]:
-    """Batch-dict tensors of a whole split (docs/api.md §1.2 keys), VA standardised per split
-    (`split` names it in warnings, e.g. "MOSEI train")."""
-    tensors = {"labels": torch.from_numpy(arrays.labels)}
-    for modality, features in arrays.features.items():
-        tensors[modality] = torch.from_numpy(features)
-        tensors[mask_key(modality)] = torch.from_numpy(arrays.masks[modality])
-        va = torch.from_numpy(arrays.va[modality])
-        tensors[va_key(modality)] = normalize_va(va, va_norm, f"{split} {modality} VA")
-    return tensors
 
 
 def collate_trimmed(items: list[dict[str, torch.Tensor]]) -> Batch:

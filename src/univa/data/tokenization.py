@@ -8,16 +8,35 @@ Long dialogues are cut the way the original code cuts them, so results stay comp
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-from transformers import AutoTokenizer
+from typing import TYPE_CHECKING
 
 from univa.custom_code import refuse_custom_code
-from univa.data.released.text import SplitText
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
 
 MAX_SEQ_LEN = 512
 NO_CUT_BELOW = 460  # dialogues with fewer tokens than this are never cut
+
+if TYPE_CHECKING:  # torch and transformers load on first use: `python -m univa.data.convert
+    import torch  # --help` reads SplitText (released/text.py) without them
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One row of a split on the PLM path, from either layout."""
+
+    utt_id: str
+    dialogue_id: str
+    position: int  # 0-based place of the utterance in its dialogue
+
+
+@dataclass(frozen=True)
+class SplitText:
+    """Utterances in row order, dialogues in turn order, every text and the raw text VA."""
+
+    utterances: list[Utterance]
+    dialogues: dict[str, list[str]]
+    texts: dict[str, str]
+    va: list[tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -37,6 +56,8 @@ class DialogueStyle:
 
 def load_tokenizer(name_or_path: str):
     """A PLM's tokenizer from a hub name or a local folder (tokenizer files alone suffice)."""
+    from transformers import AutoTokenizer
+
     try:
         refuse_custom_code(name_or_path)
         return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
@@ -96,6 +117,8 @@ def plm_inputs(split: SplitText, tokenizer) -> dict[str, torch.Tensor]:
     Each utterance is tokenised once and each dialogue encoded once, then shared by all of its
     utterances; S is the split's longest sequence (batches are trimmed further when collated).
     """
+    import torch
+
     style = dialogue_style(tokenizer)
     encoded: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
     rows = []

@@ -10,33 +10,13 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from univa import safe_json
 from univa.data.records import DatasetRecord
+from univa.data.tokenization import SplitText, Utterance
 from univa.errors import InputError, InputFileNotFoundError, InputKeyError
-
-
-@dataclass(frozen=True)
-class Utterance:
-    """One row of a split on the PLM path."""
-
-    utt_id: str
-    dialogue_id: str
-    position: int  # 0-based place of the utterance in its dialogue
-
-
-@dataclass(frozen=True)
-class SplitText:
-    """Utterances in row order, dialogues in turn order, every text and the raw text VA."""
-
-    utterances: list[Utterance]
-    dialogues: dict[str, list[str]]
-    texts: dict[str, str]
-    va: list[tuple[float, float]]
-
 
 SHOWN = 3  # offending ids or lines quoted in an error message
 

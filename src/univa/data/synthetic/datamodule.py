@@ -2,7 +2,8 @@
 
 The benchmark flavours (`mosei`, `m3ed`) are written and read in the released layout; the
 `generic` flavour is written in the generic format and read like any folder dataset, so the
-tests and the README's examples run both paths offline.
+tests and the README's examples run both paths offline. The data module chooses the reader of
+its flavour's layout (`read_released`, `read_folder`) rather than being either data module.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from univa.data.datamodule import UniVADataModule
-from univa.data.generic.datamodule import FolderDataModule
+from univa.data.generic.datamodule import read_folder
 from univa.data.options import SyntheticOptions
+from univa.data.released.datamodule import read_released
 from univa.data.synthetic.generator import (
     FLAVORS,
     FULL,
@@ -23,7 +25,7 @@ from univa.data.synthetic.generator import (
 from univa.errors import InputError
 
 
-class SyntheticDataModule(FolderDataModule):
+class SyntheticDataModule(UniVADataModule):
     """A synthetic dataset of `flavor`, `size` and `seed`, generated into `data_dir` when
     absent; read by the reader of the layout its flavour is written in."""
 
@@ -66,5 +68,4 @@ class SyntheticDataModule(FolderDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         self.prepare_data()
-        released = self.record.text_file is not None
-        (UniVADataModule if released else FolderDataModule).setup(self, stage)
+        (read_released if self.record.text_file is not None else read_folder)(self)
