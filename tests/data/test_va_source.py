@@ -14,8 +14,7 @@ import torch
 from folder_data import LABELS, write_tiny
 from univa.constants import MOSEI_LABELS
 from univa.data import FolderDataModule, MoseiDataModule
-from univa.data.va import normalize_va
-from univa.data.va_source import NEUTRAL_VA, NoVAWarning, labels_va, resolve_va_sources
+from univa.data.va import NEUTRAL_VA, NoVAWarning, labels_va, normalize_va, resolve_va_sources
 from univa.errors import InputError
 from univa.label_prior import EMOTION_VA, label_similarity
 from univa.losses import LossConfig, univa_losses

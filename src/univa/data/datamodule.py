@@ -20,8 +20,7 @@ from univa.data.samplers import (
     DialogueShuffleSampler,
     UnpaddedDistributedSampler,
 )
-from univa.data.va import normalize_va
-from univa.data.va_source import labels_va, resolve_va_sources, warn_without_va
+from univa.data.va import labels_va, normalize_va, resolve_va_sources, warn_without_va
 from univa.errors import InputError
 from univa.label_prior import label_points
 
@@ -39,7 +38,7 @@ class UniVADataModule(L.LightningDataModule):
     Subclasses fix `record`, the dataset's data record, whose `name` (the file prefix, MOSEI or
     M3ED), `labels` and text file they read; a data module without one (a folder dataset) sets
     `name` and `labels` from its data. `va_source` chooses each modality's VA
-    (`univa.data.va_source`); the released data has scores for all.
+    (`univa.data.va`); the released data has scores for all.
     """
 
     option_type: type[DataOptions] = DataOptions  # the `dataset` options it takes

@@ -26,7 +26,7 @@ class DataOptions:
     pin_memory: bool | None = None
     shuffle_seed: int = 1111
     # each modality's VA: dataset | labels | none, or a mapping per modality
-    # (univa.data.va_source; None picks per modality what the data allows)
+    # (univa.data.va; None picks per modality what the data allows)
     va_source: Any = None
     # PLM path: training batches of whole shuffled dialogues, one PLM pass per dialogue
     # (beyond the paper: dropout shared within a dialogue; see UniVADataModule)

@@ -13,7 +13,7 @@ import pytest
 
 from composing import compose_task
 from folder_data import write_tiny
-from univa.data.va_source import NoVAWarning
+from univa.data.va import NoVAWarning
 from univa.predict import predict
 from univa.train import train
 
