@@ -1,9 +1,17 @@
-"""Load checkpoints written by the original UniVA code (docs/original-checkpoints.md §3) into `UniVALitModule`.
+"""Checkpoints written by the original UniVA code (docs/original-checkpoints.md §3): loaded into
+`UniVALitModule` (`univa.reference.load_reference_checkpoint`, its public name), or converted
+into a Lightning checkpoint (`python -m univa.convert_reference`).
 
 The original saves `{"model": state_dict, "config": argparse.Namespace}`. Sizes are read from
 the state dict's shapes, options from the saved config, and every original weight is renamed
 onto univa's network (Q, K, V fused into one `qkv`), strictly: nothing left over, nothing
 missing. The result gives the original's predictions and losses on the same batch.
+
+A converted checkpoint loads with `UniVALitModule.load_from_checkpoint(OUT)` and
+`weights_only=True` (all hyper-parameters are plain values), so it evaluates or fine-tunes like
+one trained here. The source is read with `weights_only=True` too: a file whose pickle would run
+code is refused, whatever TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD says. A converted checkpoint records
+no data settings: evaluate and predict ask for the dataset overrides.
 """
 
 from __future__ import annotations
@@ -14,11 +22,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import lightning
 import torch
 
 from univa.constants import GLOVE, MODALITIES, is_glove
 from univa.data.records import RELEASED
 from univa.errors import InputError, InputFileNotFoundError
+from univa.files import atomic_write
+from univa.training.checkpoint_io import save_checkpoint_file
 from univa.training.lit_module import UniVALitModule, load_error_reason
 
 # the original's `DATASET` names one of the released datasets, whose record holds its labels
@@ -233,3 +244,19 @@ def load_reference_checkpoint(
     except RuntimeError as err:  # shape mismatches
         raise InputError(f"{path}: weights do not fit univa's network: {err}") from err
     return module.eval()
+
+
+def convert(src: str | Path, out: str | Path, text_model: str | Path | None = None) -> Path:
+    """Write the converted checkpoint to `out`, which must not exist yet; return its path."""
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists; not overwriting it")
+    module = load_reference_checkpoint(src, text_model)
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": lightning.__version__,  # Lightning's migration reads it
+    }
+    with atomic_write(out, replace=False) as file:  # nor one created meanwhile
+        save_checkpoint_file(checkpoint, file)
+    return out
