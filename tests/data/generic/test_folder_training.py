@@ -17,7 +17,7 @@ from univa.data.va import NoVAWarning
 from univa.predict import predict
 from univa.train import train
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[3] / "README.md"
 QUICK = ("trainer.max_epochs=1", "dataset.batch_size=8", "analysis.enabled=false", "logger=csv")
 
 
