@@ -1,6 +1,7 @@
 """The built wheel carries the config tree: `python -m univa.train` works outside the checkout;
 and it ships only modules univa runs, none that only the tests use (issue 21)."""
 
+import importlib
 import os
 import re
 import subprocess
@@ -52,15 +53,22 @@ def unused_modules(modules: dict[str, Path]) -> list[str]:
 def test_the_wheel_ships_no_module_only_the_tests_use() -> None:
     modules = shipped_modules()
     assert {"univa.train", "univa.data.va", "univa.reference"} <= set(modules)
-    assert "univa.original_model" not in modules and (ROOT / "tests/original_model.py").exists()
     assert unused_modules(modules) == []
 
 
 def test_a_module_only_the_tests_use_is_found(tmp_path: Path) -> None:
-    oracle = tmp_path / "original_model.py"
-    oracle.write_text('"""The tests\' oracle."""\n')
+    oracle = tmp_path / "oracle.py"
+    oracle.write_text('"""An oracle the tests check univa against."""\n')
     modules = shipped_modules()
-    assert unused_modules(modules | {"univa.original_model": oracle}) == ["univa.original_model"]
+    assert unused_modules(modules | {"univa.oracle": oracle}) == ["univa.oracle"]
+
+
+def test_every_installed_command_names_a_function_of_the_package() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    for command, target in scripts.items():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function, None)), command
 
 
 @pytest.mark.slow
