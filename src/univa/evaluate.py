@@ -41,18 +41,17 @@ def evaluate(cfg: DictConfig) -> dict:
     split = chosen_split(cfg, tuple(RUNS))
     module, datamodule = load_checkpoint_and_data(cfg, path)
     # the thresholds predict decides at, so that both give one answer per model
-    thresholds, whence = decision_thresholds(cfg, path, module)
+    thresholds = decision_thresholds(cfg, path, module)
     module.eval_thresholds = thresholds
     trainer = build_trainer(cfg)
     run, stage = RUNS[split]
     getattr(trainer, run)(module, datamodule=datamodule, verbose=False)
-    # as recorded (0.13, not float32's 0.1299999952)
-    values = {label: round(float(t), 6) for label, t in zip(module.labels, thresholds, strict=True)}
+    whence = f"thresholds: {thresholds.source}"
     source = "pretrained" if path.is_dir() else "checkpoint"  # an exported folder, or a .ckpt
     results = {
         split: module.last_summary[stage],
         source: str(path),
-        "thresholds": {"values": values, "source": whence},
+        "thresholds": {"values": thresholds.values, "source": whence},
     }
     if trainer.is_global_zero:
         output = write_results(Path(cfg.paths.output_dir), results)

@@ -18,7 +18,8 @@ import torch
 
 from univa.data.records import RELEASED
 from univa.errors import InputError, InputFileNotFoundError
-from univa.training.lit_module import UniVALitModule, load_error_reason
+from univa.training.checkpoint_io import load_error_reason
+from univa.training.lit_module import UniVALitModule
 from univa.vocabulary import GLOVE, MODALITIES, is_glove
 
 # the original's `DATASET` names one of the released datasets, whose record holds its labels

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from lightning.pytorch.callbacks import Callback
 
     from univa.data.datamodule import UniVADataModule
-    from univa.report.analysis import SplitOutputs
+    from univa.report.outputs import SplitOutputs
     from univa.training.lit_module import UniVALitModule
     from univa.training.run_folder import ResumeCheckpoint
 
@@ -103,8 +103,7 @@ def check_options(cfg: DictConfig) -> None:
     analysis = cfg.get("analysis")
     if not analysis:
         return
-    from univa.report.analysis import threshold_grid
-    from univa.report.decisions import check_tuning_option
+    from univa.report.threshold_tuning import check_tuning_option, threshold_grid
 
     check_tuning_option(analysis.get("threshold_tuning"))
     threshold_grid(**analysis.thresholds, include=cfg.model.threshold)
@@ -214,8 +213,8 @@ def _tune_before_test(
     """When the run tunes its thresholds, tune them on validation now (on every rank: the same
     outputs, so the same thresholds) and let the test pass decide at them, so that test's
     logged metrics and results.json are one answer; the validation outputs, or None."""
-    from univa.report.analysis import collect_outputs
-    from univa.report.decisions import decide, tuning_mode
+    from univa.report.outputs import collect_outputs
+    from univa.report.threshold_tuning import decide, tuning_mode
 
     options = cfg.get("analysis")
     mode = tuning_mode(options.get("threshold_tuning"), datamodule) if options else None
@@ -240,14 +239,13 @@ def _decide_and_report(
     """On rank 0: choose the decision thresholds (tuned on validation when asked, the paper's fixed
     one otherwise), make test's metrics those at them, analyse, write results.json, print the
     summary and a warning when the test predictions are degenerate."""
-    import torch
-
     from univa.metrics import metric_summary
-    from univa.report.analysis import collect_outputs, predict_at
+    from univa.model.thresholds import Thresholds, predict_at
+    from univa.report.analysis import analyse_run
     from univa.report.console import console
-    from univa.report.decisions import decide, degenerate_warning, threshold_record, tuning_mode
+    from univa.report.outputs import collect_outputs
     from univa.report.results import print_results_table, write_results
-    from univa.report.run_analysis import analyse_run
+    from univa.report.threshold_tuning import decide, degenerate_warning, tuning_mode
     from univa.report.tracking import log_analysis, tracker_locations
 
     output_dir = Path(cfg.paths.output_dir)
@@ -260,11 +258,7 @@ def _decide_and_report(
     if val is None and (enabled or mode):
         val = collect_outputs(model, datamodule, "valid")
     decisions = decide(val, test, labels, fixed, options, mode) if val is not None else None
-    thresholds = (
-        decisions.thresholds
-        if decisions
-        else torch.full((len(labels),), fixed, dtype=torch.float64)
-    )
+    thresholds = decisions.thresholds if decisions else Thresholds.fixed(labels, fixed)
     if decisions and decisions.tuned:
         results["tuned"] = decisions.tuned
         if test is not None:  # the test pass decided at the tuned thresholds; fixed for reference
@@ -272,7 +266,7 @@ def _decide_and_report(
             constant = {"best_constant_micro_f1": results["test"]["best_constant_micro_f1"]}
             results["fixed"] = {"threshold": fixed, "test": at_fixed | constant}
     if test is not None:
-        results["test"]["thresholds"] = threshold_record(labels, thresholds, mode)
+        results["test"]["thresholds"] = thresholds.record()
 
     files = {}
     if enabled:
@@ -283,7 +277,7 @@ def _decide_and_report(
     print_results_table(results, output_dir, files | tracker_locations(trainer.loggers))
     if test is not None:
         warning = degenerate_warning(
-            results["test"], predict_at(test.probs, thresholds), labels, tuned=bool(mode)
+            results["test"], thresholds.apply(test.probs), labels, tuned=bool(mode)
         )
         if warning:
             console().print(warning, style="yellow", highlight=False, soft_wrap=True)

@@ -346,7 +346,7 @@ def test_a_results_file_of_the_wrong_shape_is_refused(
 
 
 def test_why_a_text_file_does_not_load_leaves_out_torchs_request_for_an_issue(tmp_path) -> None:
-    from univa.training.lit_module import load_error_reason
+    from univa.training.checkpoint_io import load_error_reason
 
     path = tmp_path / "notes.pth"
     path.write_text("x\n")

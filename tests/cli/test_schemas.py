@@ -20,7 +20,7 @@ from univa.cli.command import composition_message
 from univa.conf import CONFIG_DIR, ModelSchema, TextSchema
 from univa.data.options import DataOptions, SyntheticOptions
 from univa.model.config import LossConfig, NetworkOptions, OptimizerConfig
-from univa.report.analysis import AnalysisOptions
+from univa.report.options import AnalysisOptions
 from univa.training.lit_module import UniVALitModule
 
 CONF = Path(CONFIG_DIR)

@@ -13,7 +13,7 @@ import torch
 from matplotlib.figure import Figure
 
 from univa.files import atomic_write
-from univa.report.analysis import SplitOutputs, project_2d
+from univa.report.outputs import SplitOutputs, project_2d
 from univa.vocabulary import metric_name
 
 VA_NAMES = ("valence", "arousal")

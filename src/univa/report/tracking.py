@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from univa.errors import InputError
-from univa.report.run_analysis import CONFUSION_COLUMNS, RunAnalysis
+from univa.report.analysis import CONFUSION_COLUMNS, RunAnalysis
 
 
 def _is_wandb(node: DictConfig | None) -> bool:
@@ -125,11 +125,12 @@ def tracker_locations(loggers: list[Logger]) -> dict[str, str]:
 def log_analysis(loggers: list[Logger], analysis: RunAnalysis, results: dict, step: int) -> None:
     """Tuned-threshold metrics to every logger; figures to TensorBoard; figures, tables and a
     per-label F1 bar chart to W&B."""
-    if analysis.tuned:
+    tuned = analysis.decisions.tuned
+    if tuned:
         scalars = {
             f"tuned_{split}/{key}": value
             for split in ("val", "test")
-            for key, value in analysis.tuned.get(split, {}).items()
+            for key, value in tuned.get(split, {}).items()
             if key != "per_label_f1"
         }
         for logger in loggers:

@@ -23,8 +23,9 @@ from univa.data.datamodule import UniVADataModule
 from univa.errors import UsageError
 from univa.model.finite import refuse_non_finite_weights
 from univa.model.pretrained import load_network, resolve
+from univa.training.checkpoint_io import load_error_reason
 from univa.training.data_settings import dataset_config, user_overrides
-from univa.training.lit_module import UniVALitModule, load_error_reason
+from univa.training.lit_module import UniVALitModule
 from univa.vocabulary import is_glove
 
 
