@@ -4,10 +4,10 @@
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
 per_label_f1}, "checkpoint": path, "thresholds": {"values": {label: t}, "source": line}}`
 ("pretrained": DIR for a folder): the metrics decide at the thresholds `univa.predict` decides
-at (`univa.predict.decision_thresholds`: those the run tuned on validation for this checkpoint,
-else model.threshold; `tuned_thresholds=false` or `model.threshold=X` keep the fixed one), and
-`source` says which. The data is the checkpoint's own (its recorded data settings); dataset and
-trainer overrides, those of `univa.train`, still win.
+at (`univa.predict.decision_thresholds`: `model.threshold` when given, else those the run tuned
+on validation for this checkpoint, else its fixed one), and `source` says which. The data is
+the checkpoint's own (`dataset: recorded`: each data option left null is the recorded one); a
+dataset option given, or a dataset group chosen, is the user's, as in `univa.train`.
 `evaluate(cfg)` is importable and returns that dict.
 """
 

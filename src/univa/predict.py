@@ -8,10 +8,10 @@ Without `input=`, scores a split of the data the model was trained on.
 Writes one CSV row per utterance, in the data's row order: `utt_id` (then `split` when `input=`
 holds several), `prob_<label>` (the model's probability: softmax in KL mode, sigmoid in BCE
 mode) and `pred_<label>` (0/1, the thresholded prediction) for each of the model's labels. The
-thresholds are those the run tuned on validation for this checkpoint (`results.json` beside
-`checkpoints/`) or that an exported folder records, else `model.threshold`;
-`tuned_thresholds=false` keeps `model.threshold`, and so does `model.threshold=X` given on the
-command line. `output` is relative to the working directory; an existing file is never
+thresholds (`univa.model.thresholds`) are `model.threshold` when given, else (null, the default)
+the model's own: those the run tuned on validation for this checkpoint (`results.json` beside
+`checkpoints/`) or that an exported folder records, else its fixed one, which
+`tuned_thresholds=false` keeps. `output` is relative to the working directory; an existing file is never
 overwritten, and the CSV appears whole or not at all.
 """
 
@@ -48,17 +48,16 @@ def output_path(cfg: DictConfig) -> Path:
 
 
 def decision_thresholds(cfg: DictConfig, path: Path, module: UniVALitModule) -> Thresholds:
-    """The thresholds to predict with, their source line saying which they are and whence;
-    `path` is the checkpoint, or the folder of an exported model."""
+    """The thresholds to predict with, their source line saying which they are and whence:
+    `model.threshold` when given (not null), else the model's own (tuned, unless
+    `tuned_thresholds=false`, else fixed); `path` is the checkpoint, or an exported folder."""
     from univa.model.pretrained import CONFIG_FILE, read_config
     from univa.model.thresholds import Thresholds
-    from univa.training.data_settings import user_overrides
-    from univa.training.from_checkpoint import THRESHOLD_KEY
 
     labels = module.labels
+    if cfg.model.get("threshold") is not None:  # the user's fixed threshold wins over tuned ones
+        return Thresholds.fixed(labels, float(cfg.model.threshold), ", given on the command line")
     fixed = float(module.model.config.threshold)
-    if THRESHOLD_KEY in user_overrides():  # the user's fixed threshold wins over tuned ones
-        return Thresholds.fixed(labels, fixed, ", given on the command line")
     if not cfg.get("tuned_thresholds", True):
         return Thresholds.fixed(labels, fixed)
     if path.is_dir():
@@ -70,15 +69,11 @@ def trained_model(cfg: DictConfig, path: Path) -> TrainedModel:
     """The model of `path` (a checkpoint, or an exported folder) deciding at the thresholds
     `decision_thresholds` chooses, as evaluate does."""
     from univa.inference import TrainedModel
-    from univa.training.from_checkpoint import (
-        apply_model_overrides,
-        load_module,
-        load_pretrained_module,
-    )
+    from univa.training.from_checkpoint import apply_threshold, load_module, load_pretrained_module
     from univa.vocabulary import is_glove
 
     module = load_pretrained_module(path) if path.is_dir() else load_module(path)
-    apply_model_overrides(cfg, module)
+    apply_threshold(cfg, module)
     text_encoder = module.model.config.text_encoder
     return TrainedModel(
         network=module.model,
@@ -93,9 +88,9 @@ def predict_new_data(cfg: DictConfig, path: Path, output: Path) -> Path:
     model = trained_model(cfg, path)
     print(f"thresholds: {model.thresholds.source}")
     device = "cpu" if cfg.trainer.get("accelerator") == "cpu" else None
-    rows = model.write_predictions(
-        cfg.input, output, batch_size=int(cfg.dataset.batch_size), device=device
-    )
+    batch_size = cfg.dataset.get("batch_size")  # null (dataset: recorded): write_predictions'
+    sizes = {} if batch_size is None else {"batch_size": int(batch_size)}
+    rows = model.write_predictions(cfg.input, output, device=device, **sizes)
     print(f"{rows} predictions of {cfg.input}: {output}")
     return output
 

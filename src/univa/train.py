@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf
 
 from univa.cli.command import entry_point
+from univa.cli.hydra_job import name_sweep_runs, share_output_dir_with_workers
 from univa.errors import InputError, InterruptedRunError
 
 # Lightning, torch, transformers and matplotlib load when a run starts, not at import: the
@@ -37,23 +36,6 @@ def _instantiate_all(group: DictConfig | None) -> list:
     if not group:
         return []
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
-
-
-def share_output_dir_with_workers() -> None:
-    """Make the DDP processes Lightning launches write into this job's Hydra output folder.
-
-    Lightning relaunches `sys.argv` with `hydra.run.dir=<HydraConfig run.dir>`. Under multirun
-    that would restart the whole sweep in a folder of its own; so pin run.dir to this job's
-    output folder and relaunch only this job's overrides.
-    """
-    if not HydraConfig.initialized() or "LOCAL_RANK" in os.environ:
-        return
-    hydra_cfg = HydraConfig.get()
-    if OmegaConf.is_missing(hydra_cfg.runtime, "output_dir"):  # composed, not launched by Hydra
-        return
-    with read_write(hydra_cfg), open_dict(hydra_cfg):
-        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
-    sys.argv = [sys.argv[0], *OmegaConf.to_container(hydra_cfg.overrides.task)]
 
 
 @contextlib.contextmanager
@@ -95,6 +77,16 @@ def train(cfg: DictConfig) -> float:
 def check_options(cfg: DictConfig) -> None:
     """Options that only fail together, and values the schemas' types allow but the code does
     not, caught before any data is read (keys and types fail earlier, at composition)."""
+    unset = [
+        key
+        for key in ("dataset._target_", "dataset.text_encoder", "model.threshold")
+        if OmegaConf.select(cfg, key) is None
+    ]
+    if unset:  # dataset=recorded, text=recorded: evaluate and predict's, for a trained model
+        raise InputError(
+            f"{', '.join(unset)}: null, but training needs a value (a dataset=, "
+            "text= and a threshold of its own)"
+        )
     if cfg.model.contrastive and cfg.dataset.batch_size < 2:
         raise InputError(
             f"dataset.batch_size={cfg.dataset.batch_size}: the contrastive loss needs at least 2 "
@@ -117,16 +109,14 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     from univa.report.tracking import (
         continue_wandb_run,
         finish_tracking,
-        name_sweep_runs,
         start_tracking,
     )
-    from univa.training.data_settings import user_overrides
     from univa.training.from_checkpoint import build_datamodule
     from univa.training.lit_module import network_inputs
 
     datamodule = build_datamodule(cfg)
-    chosen = "model.modalities" in user_overrides()
-    spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities), chosen)
+    modalities = cfg.model.modalities
+    spec = network_inputs(datamodule.data_spec, None if modalities is None else list(modalities))
     # after the data is read and checked: an error in it is the one line a failed run prints
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)

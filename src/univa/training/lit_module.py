@@ -18,7 +18,7 @@ from univa.model.config import NetworkOptions, split_options
 from univa.model.thresholds import Thresholds
 from univa.optimizer import OptimizerConfig, build_optimizer
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
-from univa.vocabulary import Batch
+from univa.vocabulary import MODALITIES, Batch
 
 
 def unknown_options_message(unknown: dict[str, Any]) -> str:
@@ -32,22 +32,20 @@ def unknown_options_message(unknown: dict[str, Any]) -> str:
     return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
-def network_inputs(
-    data_spec: dict[str, Any], modalities: list[str], chosen: bool = False
-) -> dict[str, Any]:
-    """The data module's `data_spec` as the network's arguments, its `modalities` those of
-    `modalities` (`model.modalities`) that the data has: by default a dataset without vision
-    trains on the rest. None of them in the data is refused, and so is any one missing when the
-    user `chosen` them (on the command line): an asked-for modality is never dropped silently."""
-    offered = data_spec.get("modalities", list(modalities))
-    kept = [m for m in modalities if m in offered]
+def network_inputs(data_spec: dict[str, Any], modalities: list[str] | None) -> dict[str, Any]:
+    """The data module's `data_spec` as the network's arguments, its `modalities` those given
+    (`model.modalities`), else (null) all those the data has: a dataset without vision trains on
+    the rest. An asked-for modality the data lacks is refused, never dropped silently."""
+    offered = data_spec.get("modalities", list(MODALITIES))
+    if modalities is None:
+        return {**data_spec, "modalities": [m for m in MODALITIES if m in offered]}
     missing = [m for m in modalities if m not in offered]
-    if not kept or (chosen and missing):
+    if missing:
         raise InputError(
             f"model.modalities={list(modalities)}: the dataset has no {', '.join(missing)}, "
             f"only {offered}"
         )
-    return {**data_spec, "modalities": kept}
+    return {**data_spec, "modalities": list(modalities)}
 
 
 class UniVALitModule(L.LightningModule):
