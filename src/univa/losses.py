@@ -64,7 +64,7 @@ def va_supcon_loss(
         features: (B, H) pooled features, not normalised.
         va: (B, 2) standardised (valence, arousal) of the same modality, or None.
         threshold: the VA distance delta (`model.delta`) under which two utterances are
-            positives; not the decision threshold. SPEC section 8 pins the name.
+            positives; not the decision threshold. docs/api.md §1.1 pins the name.
         temperature: tau, dividing the dot products.
     """
     batch = features.shape[0]

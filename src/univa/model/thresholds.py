@@ -1,9 +1,9 @@
 """The decision thresholds of a trained model: above which probability each label is predicted.
 
-SPEC section 2 decides at one fixed `model.threshold` (0.18); a run may instead tune them on
-validation, one global value or one per label (`univa.report.threshold_tuning`), and records
-them in its `results.json` (`tuned`, `test.thresholds`); `univa.export` copies them into the
-folder's `config.json` (`thresholds`). `Thresholds` is that one value wherever it travels: read
+The paper decides at one fixed `model.threshold` (0.18, docs/method.md §2.5); a run may tune
+them on validation, one global value or one per label (`univa.report.threshold_tuning`), and
+records them in its `results.json` (`tuned`, `test.thresholds`); `univa.export` copies them
+into the folder's `config.json` (`thresholds`). `Thresholds` is that one value wherever it travels: read
 from either file, written back in their formats, applied by `predict_at`.
 """
 
