@@ -27,3 +27,15 @@ def compose_task(config_name: str, root: Path, *overrides: str) -> DictConfig:
         cfg.paths.output_dir = str(root / "run")
     GlobalHydra.instance().clear()
     return cfg
+
+
+def compose_plain(config_name: str, root: Path, *overrides: str) -> DictConfig:
+    """`config_name` composed as a Python user composes it, Hydra's own config left unset: the
+    task reads only the config's values."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=[f"paths.root_dir={root}", *overrides])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(root / "run")
+    GlobalHydra.instance().clear()
+    return cfg

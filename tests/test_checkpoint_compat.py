@@ -78,6 +78,7 @@ def test_an_earlier_exported_folder_predicts_what_it_predicted(
 def test_an_earlier_exported_folder_keeps_its_tuned_thresholds() -> None:
     model = univa.load_pretrained(EXPORTED / "model")
     assert model.labels == ["happy", "sad", "anger", "surprise", "disgust", "fear"]
-    assert model.thresholds == pytest.approx(
+    assert model.thresholds.mode == "per_label"
+    assert model.thresholds.values == pytest.approx(
         {"happy": 0.01, "sad": 0.2, "anger": 0.16, "surprise": 0.17, "disgust": 0.17, "fear": 0.14}
     )

@@ -152,8 +152,8 @@ def test_load_pretrained_is_a_ready_network_in_eval_mode(exported) -> None:
     model = univa.load_pretrained(folder)
     assert isinstance(model, univa.TrainedModel) and not model.network.training
     assert model.labels == list(results["test"]["per_label_f1"])
-    assert model.thresholds == results["tuned"]["thresholds"]
-    assert "per_label thresholds tuned on validation" in model.threshold_source
+    assert model.thresholds.values == results["tuned"]["thresholds"]
+    assert "per_label thresholds tuned on validation" in model.thresholds.source
     recorded = torch.load(checkpoint, weights_only=True)["univa_data"]
     assert model.data_settings == {k: v for k, v in recorded.items() if k != "data_dir"} | {
         "text_encoder": Path(recorded["text_encoder"]).name  # the tiny PLM's folder name
@@ -195,7 +195,7 @@ def test_a_hub_id_is_fetched_through_snapshot_download(tmp_path: Path, monkeypat
     model = univa.load_pretrained("someone/univa-tiny")
     assert asked == ["someone/univa-tiny"]
     assert model.labels == LABELS and not model.network.training
-    assert model.thresholds == dict.fromkeys(LABELS, 0.18)
+    assert model.thresholds.values == dict.fromkeys(LABELS, 0.18)
 
 
 def test_push_to_hub_uploads_the_folder(tmp_path: Path, monkeypatch) -> None:

@@ -4,10 +4,10 @@
 Writes `${paths.output_dir}/results.json` as `{split: {acc, hl, micro_f1, macro_f1, num_samples,
 per_label_f1}, "checkpoint": path, "thresholds": {"values": {label: t}, "source": line}}`
 ("pretrained": DIR for a folder): the metrics decide at the thresholds `univa.predict` decides
-at (`univa.predict.decision_thresholds`: those the run tuned on validation for this checkpoint,
-else model.threshold; `tuned_thresholds=false` or `model.threshold=X` keep the fixed one), and
-`source` says which. The data is the checkpoint's own (its recorded data settings); dataset and
-trainer overrides, those of `univa.train`, still win.
+at (`univa.predict.decision_thresholds`: `model.threshold` when given, else those the run tuned
+on validation for this checkpoint, else its fixed one), and `source` says which. The data is
+the checkpoint's own (`dataset: recorded`: each data option left null is the recorded one); a
+dataset option given, or a dataset group chosen, is the user's, as in `univa.train`.
 `evaluate(cfg)` is importable and returns that dict.
 """
 
@@ -41,18 +41,17 @@ def evaluate(cfg: DictConfig) -> dict:
     split = chosen_split(cfg, tuple(RUNS))
     module, datamodule = load_checkpoint_and_data(cfg, path)
     # the thresholds predict decides at, so that both give one answer per model
-    thresholds, whence = decision_thresholds(cfg, path, module)
+    thresholds = decision_thresholds(cfg, path, module)
     module.eval_thresholds = thresholds
     trainer = build_trainer(cfg)
     run, stage = RUNS[split]
     getattr(trainer, run)(module, datamodule=datamodule, verbose=False)
-    # as recorded (0.13, not float32's 0.1299999952)
-    values = {label: round(float(t), 6) for label, t in zip(module.labels, thresholds, strict=True)}
+    whence = f"thresholds: {thresholds.source}"
     source = "pretrained" if path.is_dir() else "checkpoint"  # an exported folder, or a .ckpt
     results = {
         split: module.last_summary[stage],
         source: str(path),
-        "thresholds": {"values": values, "source": whence},
+        "thresholds": {"values": thresholds.values, "source": whence},
     }
     if trainer.is_global_zero:
         output = write_results(Path(cfg.paths.output_dir), results)

@@ -27,7 +27,6 @@ from univa.cli.command import tool_entry_point
 from univa.constants import RESULTS_FILE, is_glove
 from univa.errors import InputError, UsageError
 from univa.files import building_folder, holds_something, write_text
-from univa.predict import tuned_thresholds
 from univa.report.model_card import model_card
 from univa.safe_json import read_json
 
@@ -135,13 +134,14 @@ def shareable_settings(settings: dict[str, Any] | None) -> dict[str, Any] | None
     return shared
 
 
-def exported_config(module: UniVALitModule, path: Path, results: dict | None) -> dict[str, Any]:
+def exported_config(module: UniVALitModule, path: Path) -> dict[str, Any]:
     """The `config.json` of the checkpoint's network: no local path in it."""
     from univa.inference.trained_model import feature_spec
     from univa.model.pretrained import folder_config
+    from univa.model.thresholds import Thresholds
 
-    tuned, _ = tuned_thresholds(path, module.labels)
-    mode = (results or {}).get("tuned", {}).get("mode") if tuned is not None else None
+    fixed = float(module.model.config.threshold)
+    thresholds = Thresholds.of_checkpoint(path, module.labels, fixed)
     network = dataclasses.asdict(module.model.config)
     network["text_encoder"] = shareable_text_encoder(network["text_encoder"])
     settings = shareable_settings(module.data_settings)
@@ -149,12 +149,7 @@ def exported_config(module: UniVALitModule, path: Path, results: dict | None) ->
         module.model,
         network=network,
         univa_version=__version__,
-        thresholds={
-            "fixed": float(module.model.config.threshold),
-            "tuned": tuned,
-            "mode": mode,
-            "source": f"the run's {RESULTS_FILE}" if tuned is not None else "model.threshold",
-        },
+        thresholds=thresholds.exported(fixed, f"the run's {RESULTS_FILE}"),
         features=feature_spec(module.model.config, (settings or {}).get("features")),
         data_settings=settings,
         training={
@@ -175,7 +170,7 @@ def export(ckpt_path: str | Path, out: str | Path) -> Path:
         raise UsageError(f"ckpt_path={path} is not a file")
     module = load_module(path)
     run, results = run_record(path)
-    config = exported_config(module, path, results)
+    config = exported_config(module, path)
     text_encoder = module.model.config.text_encoder  # the data is read with its tokenizer
     tokenizer = None if is_glove(text_encoder) else load_tokenizer(text_encoder)
     # config.json last: no config.json, no loadable folder; exclusive: of two exports into one

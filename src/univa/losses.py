@@ -63,7 +63,8 @@ def va_supcon_loss(
     Args:
         features: (B, H) pooled features, not normalised.
         va: (B, 2) standardised (valence, arousal) of the same modality, or None.
-        threshold: the distance delta under which two utterances are positives.
+        threshold: the VA distance delta (`model.delta`) under which two utterances are
+            positives; not the decision threshold. docs/api.md §1.1 pins the name.
         temperature: tau, dividing the dot products.
     """
     batch = features.shape[0]

@@ -127,12 +127,3 @@ def best_constant_micro_f1(target: torch.Tensor) -> float:
     predicted = candidates.sum(dim=1) * target.shape[0]
     f1 = 2 * true_positives / (predicted + target.sum())
     return float(f1.max()) * 100.0
-
-
-def predict_at(probs: torch.Tensor, thresholds: torch.Tensor | float) -> torch.Tensor:
-    """0/1 predictions: label c iff its probability exceeds its threshold (a scalar or (C,)).
-
-    Compared in the probabilities' dtype, as the model compares `probs > threshold`: a float32
-    probability of 0.18 is not above the threshold 0.18.
-    """
-    return (probs > torch.as_tensor(thresholds, dtype=probs.dtype)).long()

@@ -29,8 +29,8 @@ from univa.constants import GLOVE, MODALITIES, is_glove
 from univa.data.records import RELEASED
 from univa.errors import InputError, InputFileNotFoundError
 from univa.files import atomic_write
-from univa.training.checkpoint_io import save_checkpoint_file
-from univa.training.lit_module import UniVALitModule, load_error_reason
+from univa.training.checkpoint_io import load_error_reason, save_checkpoint_file
+from univa.training.lit_module import UniVALitModule
 
 # the original's `DATASET` names one of the released datasets, whose record holds its labels
 DATASET_LABELS = {name: list(record.labels) for name, record in RELEASED.items()}

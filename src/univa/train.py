@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf import DictConfig, OmegaConf
 
 from univa.cli.command import entry_point
+from univa.cli.hydra_job import name_sweep_runs, share_output_dir_with_workers
 from univa.errors import InputError, InterruptedRunError
 
 # Lightning, torch, transformers and matplotlib load when a run starts, not at import: the
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from lightning.pytorch.callbacks import Callback
 
     from univa.data.datamodule import UniVADataModule
-    from univa.report.analysis import SplitOutputs
+    from univa.report.outputs import SplitOutputs
     from univa.training.lit_module import UniVALitModule
     from univa.training.run_folder import ResumeCheckpoint
 
@@ -37,23 +36,6 @@ def _instantiate_all(group: DictConfig | None) -> list:
     if not group:
         return []
     return [instantiate(node) for node in group.values() if node is not None and "_target_" in node]
-
-
-def share_output_dir_with_workers() -> None:
-    """Make the DDP processes Lightning launches write into this job's Hydra output folder.
-
-    Lightning relaunches `sys.argv` with `hydra.run.dir=<HydraConfig run.dir>`. Under multirun
-    that would restart the whole sweep in a folder of its own; so pin run.dir to this job's
-    output folder and relaunch only this job's overrides.
-    """
-    if not HydraConfig.initialized() or "LOCAL_RANK" in os.environ:
-        return
-    hydra_cfg = HydraConfig.get()
-    if OmegaConf.is_missing(hydra_cfg.runtime, "output_dir"):  # composed, not launched by Hydra
-        return
-    with read_write(hydra_cfg), open_dict(hydra_cfg):
-        hydra_cfg.run.dir = hydra_cfg.runtime.output_dir
-    sys.argv = [sys.argv[0], *OmegaConf.to_container(hydra_cfg.overrides.task)]
 
 
 @contextlib.contextmanager
@@ -95,6 +77,16 @@ def train(cfg: DictConfig) -> float:
 def check_options(cfg: DictConfig) -> None:
     """Options that only fail together, and values the schemas' types allow but the code does
     not, caught before any data is read (keys and types fail earlier, at composition)."""
+    unset = [
+        key
+        for key in ("dataset._target_", "dataset.text_encoder", "model.threshold")
+        if OmegaConf.select(cfg, key) is None
+    ]
+    if unset:  # dataset=recorded, text=recorded: evaluate and predict's, for a trained model
+        raise InputError(
+            f"{', '.join(unset)}: null, but training needs a value (a dataset=, "
+            "text= and a threshold of its own)"
+        )
     if cfg.model.contrastive and cfg.dataset.batch_size < 2:
         raise InputError(
             f"dataset.batch_size={cfg.dataset.batch_size}: the contrastive loss needs at least 2 "
@@ -103,8 +95,7 @@ def check_options(cfg: DictConfig) -> None:
     analysis = cfg.get("analysis")
     if not analysis:
         return
-    from univa.report.analysis import threshold_grid
-    from univa.report.decisions import check_tuning_option
+    from univa.report.threshold_tuning import check_tuning_option, threshold_grid
 
     check_tuning_option(analysis.get("threshold_tuning"))
     threshold_grid(**analysis.thresholds, include=cfg.model.threshold)
@@ -118,16 +109,14 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     from univa.report.tracking import (
         continue_wandb_run,
         finish_tracking,
-        name_sweep_runs,
         start_tracking,
     )
-    from univa.training.data_settings import user_overrides
     from univa.training.from_checkpoint import build_datamodule
     from univa.training.lit_module import network_inputs
 
     datamodule = build_datamodule(cfg)
-    chosen = "model.modalities" in user_overrides()
-    spec = network_inputs(datamodule.data_spec, list(cfg.model.modalities), chosen)
+    modalities = cfg.model.modalities
+    spec = network_inputs(datamodule.data_spec, None if modalities is None else list(modalities))
     # after the data is read and checked: an error in it is the one line a failed run prints
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)
@@ -214,8 +203,8 @@ def _tune_before_test(
     """When the run tunes its thresholds, tune them on validation now (on every rank: the same
     outputs, so the same thresholds) and let the test pass decide at them, so that test's
     logged metrics and results.json are one answer; the validation outputs, or None."""
-    from univa.report.analysis import collect_outputs
-    from univa.report.decisions import decide, tuning_mode
+    from univa.report.outputs import collect_outputs
+    from univa.report.threshold_tuning import decide, tuning_mode
 
     options = cfg.get("analysis")
     mode = tuning_mode(options.get("threshold_tuning"), datamodule) if options else None
@@ -240,14 +229,13 @@ def _decide_and_report(
     """On rank 0: choose the decision thresholds (tuned on validation when asked, the paper's fixed
     one otherwise), make test's metrics those at them, analyse, write results.json, print the
     summary and a warning when the test predictions are degenerate."""
-    import torch
-
     from univa.metrics import metric_summary
-    from univa.report.analysis import collect_outputs, predict_at
+    from univa.model.thresholds import Thresholds, predict_at
+    from univa.report.analysis import analyse_run
     from univa.report.console import console
-    from univa.report.decisions import decide, degenerate_warning, threshold_record, tuning_mode
+    from univa.report.outputs import collect_outputs
     from univa.report.results import print_results_table, write_results
-    from univa.report.run_analysis import analyse_run
+    from univa.report.threshold_tuning import decide, degenerate_warning, tuning_mode
     from univa.report.tracking import log_analysis, tracker_locations
 
     output_dir = Path(cfg.paths.output_dir)
@@ -260,11 +248,7 @@ def _decide_and_report(
     if val is None and (enabled or mode):
         val = collect_outputs(model, datamodule, "valid")
     decisions = decide(val, test, labels, fixed, options, mode) if val is not None else None
-    thresholds = (
-        decisions.thresholds
-        if decisions
-        else torch.full((len(labels),), fixed, dtype=torch.float64)
-    )
+    thresholds = decisions.thresholds if decisions else Thresholds.fixed(labels, fixed)
     if decisions and decisions.tuned:
         results["tuned"] = decisions.tuned
         if test is not None:  # the test pass decided at the tuned thresholds; fixed for reference
@@ -272,7 +256,7 @@ def _decide_and_report(
             constant = {"best_constant_micro_f1": results["test"]["best_constant_micro_f1"]}
             results["fixed"] = {"threshold": fixed, "test": at_fixed | constant}
     if test is not None:
-        results["test"]["thresholds"] = threshold_record(labels, thresholds, mode)
+        results["test"]["thresholds"] = thresholds.record()
 
     files = {}
     if enabled:
@@ -283,7 +267,7 @@ def _decide_and_report(
     print_results_table(results, output_dir, files | tracker_locations(trainer.loggers))
     if test is not None:
         warning = degenerate_warning(
-            results["test"], predict_at(test.probs, thresholds), labels, tuned=bool(mode)
+            results["test"], thresholds.apply(test.probs), labels, tuned=bool(mode)
         )
         if warning:
             console().print(warning, style="yellow", highlight=False, soft_wrap=True)

@@ -20,7 +20,8 @@ import lightning
 import pytest
 import torch
 
-from composing import compose_task
+from command_line import created_folders, run_in_process
+from composing import compose_plain, compose_task
 from univa.convert_reference import main as convert_main
 from univa.data import MoseiDataModule
 from univa.errors import InputError, UniVAError
@@ -28,6 +29,7 @@ from univa.evaluate import evaluate
 from univa.metrics import emotion_metrics
 from univa.predict import predict
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
+from univa.training.from_checkpoint import load_checkpoint_and_data
 from univa.training.lit_module import UniVALitModule
 
 SMALL = {"hidden_size": 16, "num_heads": 2, "ffn_size": 32}
@@ -258,11 +260,13 @@ def tiny_mosei_test_labels(data: Path) -> torch.Tensor:
     return datamodule.datasets["test"].tensors["labels"]
 
 
+@pytest.mark.parametrize("compose", [compose_task, compose_plain], ids=["command-line", "python"])
 def test_model_threshold_given_to_evaluate_and_predict_is_the_one_used(
-    tiny_mosei: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    tiny_mosei: Path, tmp_path: Path, capsys: pytest.CaptureFixture, compose
 ) -> None:
     """`model.threshold=X` on the command line was silently dropped for the checkpoint's own
-    (0.18), and predict preferred the run's tuned thresholds to it: the user's wins in both."""
+    (0.18), and predict preferred the run's tuned thresholds to it: the user's wins in both, as
+    in a config composed in Python (whose value, not the command line, says it)."""
     checkpoints = tmp_path / "run_a" / "checkpoints"
     checkpoints.mkdir(parents=True)
     path = tiny_checkpoint(tiny_mosei, checkpoints / "best.ckpt")
@@ -272,7 +276,7 @@ def test_model_threshold_given_to_evaluate_and_predict_is_the_one_used(
     )
     output = tmp_path / "preds.csv"
     given = ["model.threshold=0.01"]
-    predict(compose_task("predict", tmp_path, f"ckpt_path={path}", f"output={output}", *given))
+    predict(compose("predict", tmp_path, f"ckpt_path={path}", f"output={output}", *given))
     assert "thresholds: model.threshold=0.01 (fixed, given on the command line)" in (
         capsys.readouterr().out
     )
@@ -283,25 +287,42 @@ def test_model_threshold_given_to_evaluate_and_predict_is_the_one_used(
     )
     preds = torch.tensor([[int(row[f"pred_{x}"]) for x in MoseiDataModule.labels] for row in rows])
     assert torch.equal(preds, (probs > 0.01).long())
-    results = evaluate(compose_task("evaluate", tmp_path, f"ckpt_path={path}", *given))
+    results = evaluate(compose("evaluate", tmp_path, f"ckpt_path={path}", *given))
     expected = emotion_metrics(preds, tiny_mosei_test_labels(tiny_mosei))
     assert results["test"]["micro_f1"] == pytest.approx(expected["micro_f1"])
     assert results["test"]["acc"] == pytest.approx(expected["acc"])
     assert results["thresholds"]["values"] == dict.fromkeys(MoseiDataModule.labels, 0.01)
 
 
+@pytest.mark.parametrize("compose", [compose_task, compose_plain], ids=["command-line", "python"])
+def test_a_data_setting_given_wins_over_the_recorded_one(
+    tiny_mosei: Path, tmp_path: Path, compose
+) -> None:
+    """The checkpoint's data folder has moved: `dataset.data_dir=` says where it is now, and the
+    recorded dataset, text encoder and VA normalisation still build the data."""
+    moved = {"data_dir": str(tmp_path / "gone"), "va_norm": "per_dim"}
+    path = tiny_checkpoint(tiny_mosei, tmp_path / "moved.ckpt", settings=moved)
+    cfg = compose("evaluate", tmp_path, f"ckpt_path={path}", f"dataset.data_dir={tiny_mosei}")
+    _, datamodule = load_checkpoint_and_data(cfg, path)
+    assert (datamodule.data_dir, datamodule.va_norm) == (tiny_mosei, "per_dim")
+    assert type(datamodule) is MoseiDataModule and datamodule.text_encoder == "glove"
+
+
 @pytest.mark.parametrize(
     "override", ["model.hidden_size=32", "model.loss_mode=bce", "ablation=no_contrastive"]
 )
 def test_a_model_option_a_trained_model_cannot_take_is_refused(
-    mosei_checkpoint: Path, tmp_path: Path, override: str
+    mosei_checkpoint: Path, tmp_path: Path, override: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The network is the checkpoint's: an option that would change nothing is not ignored."""
-    cfg = compose_task("evaluate", tmp_path, f"ckpt_path={mosei_checkpoint}", override)
+    """The network is the checkpoint's: an option that would change nothing is not ignored
+    (a check of the command line, as a misspelt key's)."""
+    failure = run_in_process(
+        monkeypatch, tmp_path, "univa.evaluate", f"ckpt_path={mosei_checkpoint}", override
+    )
     key = override.split("=")[0]
-    with pytest.raises(UniVAError, match=rf"{key}: the network and its options come from"):
-        evaluate(cfg)
-    assert not (tmp_path / "run").exists()
+    assert failure.returncode == 1
+    assert f"{key}: the network and its options come from" in failure.stderr
+    assert created_folders(tmp_path) == []
 
 
 @pytest.mark.parametrize("bad", [float("nan"), 5.0, "0.5", None], ids=["nan", "5", "str", "null"])
@@ -346,7 +367,7 @@ def test_a_results_file_of_the_wrong_shape_is_refused(
 
 
 def test_why_a_text_file_does_not_load_leaves_out_torchs_request_for_an_issue(tmp_path) -> None:
-    from univa.training.lit_module import load_error_reason
+    from univa.training.checkpoint_io import load_error_reason
 
     path = tmp_path / "notes.pth"
     path.write_text("x\n")

@@ -89,7 +89,7 @@ def test_a_path_as_group_option_reads_nothing(monkeypatch, tmp_path: Path) -> No
     outside = tmp_path / "outside.yaml"
     outside.write_text("_target_: os.system\n")
     line = one_line(run_in_process(monkeypatch, tmp_path, "univa.train", "dataset=../../outside"))
-    assert "no such option" in line and "m3ed, mosei, synthetic" in line
+    assert "no such option" in line and "m3ed, mosei, recorded, synthetic" in line
     assert created_folders(tmp_path) == []
 
 

@@ -49,7 +49,7 @@ def checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...,
         monkeypatch.setattr(
             univa.export,
             "exported_config",
-            lambda module, path, results: folder_config(network, thresholds=THRESHOLDS),
+            lambda module, path: folder_config(network, thresholds=THRESHOLDS),
         )
         if tokenizer is not None:
             monkeypatch.setattr(univa.export, "is_glove", lambda name: False)

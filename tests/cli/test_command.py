@@ -122,7 +122,7 @@ def test_values_of_the_right_type_pass_the_checks(monkeypatch, tmp_path: Path) -
 
 def test_unknown_group_option_lists_the_valid_ones(monkeypatch, tmp_path: Path) -> None:
     line = assert_one_line(run_in_process(monkeypatch, tmp_path, "univa.train", "dataset=mosi"))
-    assert "dataset=mosi" in line and "m3ed, mosei, synthetic" in line
+    assert "dataset=mosi" in line and "m3ed, mosei, recorded, synthetic" in line
 
 
 @pytest.mark.parametrize("override", ["trainer=gpu", "trainer=ddp4", "trainer.accelerator=cuda"])

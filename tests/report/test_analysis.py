@@ -12,13 +12,11 @@ from univa.data import SyntheticDataModule
 from univa.data.dataset import collate_trimmed
 from univa.errors import InputError
 from univa.metrics import emotion_metrics, metric_summary
-from univa.report.analysis import (
+from univa.model.thresholds import predict_at
+from univa.report.outputs import collect_outputs, confusion_counts, project_2d
+from univa.report.threshold_tuning import (
     check_threshold_tuning,
-    collect_outputs,
-    confusion_counts,
     f1_by_threshold,
-    predict_at,
-    project_2d,
     threshold_grid,
     tune_thresholds,
 )
@@ -59,12 +57,6 @@ def test_sweep_equals_the_metrics_at_each_threshold(scores) -> None:
         assert float(sweep["macro_f1"][i]) == pytest.approx(summary["macro_f1"], abs=1e-4)
         per_label = torch.tensor(list(summary["per_label_f1"].values()))
         torch.testing.assert_close(sweep["per_label_f1"][i], per_label, atol=1e-4, rtol=0)
-
-
-def test_predictions_need_to_exceed_the_threshold() -> None:
-    probs = torch.tensor([[0.18, 0.19, 0.5]])
-    assert predict_at(probs, 0.18).tolist() == [[0, 1, 1]]
-    assert predict_at(probs, torch.tensor([0.1, 0.2, 0.5])).tolist() == [[1, 0, 0]]
 
 
 def test_global_tuning_takes_the_best_micro_f1_and_never_loses_to_the_fixed(scores) -> None:

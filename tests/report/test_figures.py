@@ -7,13 +7,13 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
-from univa.report.analysis import SplitOutputs
 from univa.report.figures import (
     feature_projection_figure,
     per_label_f1_figure,
     save_figures,
     threshold_sweep_figure,
 )
+from univa.report.outputs import SplitOutputs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -29,6 +29,9 @@ from univa.cli.folder_text import choose_folder_text_encoder
 from univa.errors import InputError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
+# the commands that use a trained network, and the one model option that applies to it
+TRAINED_MODEL_CONFIGS = ("evaluate", "predict")
+THRESHOLD = "model.threshold"
 # what each scalar type accepts, and how a message names it
 SCALARS: dict[type, tuple[tuple[type, ...], str]] = {
     bool: ((bool,), "true or false"),
@@ -82,6 +85,8 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
         OmegaConf.to_container(hydra_cfg.overrides.task)  # as typed: `${...}` unresolved
     )
     check_typed_overrides(cfg, overrides)
+    if hydra_cfg.job.config_name in TRAINED_MODEL_CONFIGS:
+        refuse_model_options(overrides)
     choices = hydra_cfg.runtime.choices
     choose_folder_text_encoder(cfg, choices, overrides)
     groups = [o for o in overrides if o.key_or_group in choices]
@@ -105,6 +110,19 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
             expected = _expected_by_default(_select(defaults, key), value)
         if expected:
             raise InputError(f"{key}={_text(value)}: expected {expected}")
+
+
+def refuse_model_options(overrides: list[Override]) -> None:
+    """`model.X=` (but the threshold) or `ablation=` given to evaluate or predict: the network
+    and its options are the checkpoint's, and an option that changes nothing must not look as
+    if it had been applied."""
+    given = {o.key_or_group for o in overrides}
+    ignored = sorted({k for k in given if k.startswith("model.") or k == "ablation"} - {THRESHOLD})
+    if ignored:
+        raise InputError(
+            f"{', '.join(ignored)}: the network and its options come from the checkpoint; of the "
+            f"model options only {THRESHOLD} applies to a trained model"
+        )
 
 
 def check_typed_overrides(cfg: DictConfig, overrides: list[Override]) -> None:

@@ -18,7 +18,7 @@ class DataOptions:
     """The options every data module takes (`UniVADataModule.option_type`)."""
 
     data_dir: str | Path
-    text_encoder: str = GLOVE
+    text_encoder: str | None = GLOVE  # null: evaluate and predict read the recorded one
     batch_size: int = 32
     va_norm: str = "reference"  # a VANorm (a literal the config schema cannot type)
     eval_batch_size: int | None = None

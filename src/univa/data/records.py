@@ -38,7 +38,7 @@ class DatasetRecord:
     text_file: str | None = None  # under data_dir; None: no released layout
     text_order: TextOrder | None = None
     text_encoder: str | None = None  # the paper's PLM for this dataset (as its roberta preset)
-    # univa.report.analysis.THRESHOLD_TUNINGS or None: keep model.threshold (the benchmarks)
+    # univa.report.threshold_tuning.THRESHOLD_TUNINGS or None: keep model.threshold (the benchmarks)
     threshold_tuning: str | None = DEFAULT_THRESHOLD_TUNING
 
     def manifest(self) -> dict:

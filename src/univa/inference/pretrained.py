@@ -6,7 +6,8 @@ from pathlib import Path
 
 from univa.constants import is_glove
 from univa.inference.trained_model import TrainedModel
-from univa.model.pretrained import CONFIG_FILE, load_network, recorded_thresholds
+from univa.model.pretrained import CONFIG_FILE, load_network, resolve
+from univa.model.thresholds import Thresholds
 
 
 def load_pretrained(source: str | Path) -> TrainedModel:
@@ -17,19 +18,14 @@ def load_pretrained(source: str | Path) -> TrainedModel:
     >>> model = univa.load_pretrained("my_model")
     >>> model.predict("new_data")  # a folder in the generic format, labels not needed
     """
-    network, stored = load_network(source)
-    labels, text_encoder = list(network.config.labels), network.config.text_encoder
-    tuned = recorded_thresholds(stored, labels)
-    if tuned is None:
-        fixed = float(network.config.threshold)
-        thresholds, whence = dict.fromkeys(labels, fixed), f"fixed: model.threshold={fixed:g}"
-    else:
-        mode = stored.get("thresholds", {}).get("mode")
-        thresholds, whence = tuned, f"{mode} thresholds tuned on validation"
+    folder = resolve(source)
+    network, stored = load_network(folder)
+    config = network.config
     return TrainedModel(
         network=network,
-        thresholds=thresholds,
-        threshold_source=f"{whence} (recorded in {CONFIG_FILE})",
-        text_source=None if is_glove(text_encoder) else text_encoder,  # its text_encoder/
+        thresholds=Thresholds.of_exported(
+            stored, config.labels, folder / CONFIG_FILE, config.threshold
+        ),
+        text_source=None if is_glove(config.text_encoder) else config.text_encoder,
         data_settings=stored.get("data_settings"),
     )

@@ -27,9 +27,9 @@ from univa.data.generic.write import write_dataset
 from univa.data.tokenization import load_tokenizer
 from univa.errors import InputError
 from univa.files import atomic_write
-from univa.metrics import predict_at
 from univa.model import UniVA, UniVAConfig
 from univa.model.finite import refuse_non_finite_probabilities
+from univa.model.thresholds import Thresholds
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,15 +71,14 @@ def feature_spec(
 class TrainedModel:
     """A trained network ready to label new data.
 
-    `thresholds` maps each label to the probability above which it is predicted (the ones tuned
-    on validation when the run tuned them, else `model.threshold` for all), `threshold_source`
-    says which; `text_source` is the tokenizer (a folder or hub name) of a PLM network;
+    `thresholds` are the probabilities above which each label is predicted (the ones tuned on
+    validation when the run tuned them, else `model.threshold` for all) and say which in their
+    `source`; `text_source` is the tokenizer (a folder or hub name) of a PLM network;
     `data_settings` are those recorded at training (dataset, its options, feature provenance).
     """
 
     network: UniVA
-    thresholds: dict[str, float]
-    threshold_source: str
+    thresholds: Thresholds
     text_source: str | None = None
     data_settings: dict[str, Any] | None = field(default=None)
 
@@ -108,14 +107,13 @@ class TrainedModel:
         inputs = [read_input_split(folder, s, needs, tokenizer, batch_size) for s in splits]
         total = sum(len(split.utt_ids) for split in inputs)
         network = self.network.to(device).eval()
-        thresholds = torch.tensor([self.thresholds[label] for label in self.labels])
 
         def batches() -> Iterator[list[tuple[str, str, list[float], list[int]]]]:
             with torch.inference_mode():
                 for split, utt_ids, batch in input_rows(inputs):
                     probs = network(move_data_to_device(batch, device))["probs"].float().cpu()
                     refuse_non_finite_probabilities(probs, utt_ids)
-                    preds = predict_at(probs, thresholds).tolist()
+                    preds = self.thresholds.apply(probs).tolist()
                     yield [
                         (utt_id, split, prob, pred)
                         for utt_id, prob, pred in zip(utt_ids, probs.tolist(), preds, strict=True)

@@ -19,7 +19,8 @@ DROPOUTS: tuple[str, ...] = ("hidden_dropout", "attention_dropout", "fc_dropout"
 class NetworkOptions:
     """The `model` keys of the architecture (docs/method.md §2), each default defined here."""
 
-    modalities: list[str] = field(default_factory=lambda: list(MODALITIES))
+    # null only in a config: train's "all the data has"; a network always has a list
+    modalities: list[str] | None = field(default_factory=lambda: list(MODALITIES))
     hidden_size: int = 768
     num_heads: int = 12
     ffn_size: int = 3072
@@ -30,13 +31,13 @@ class NetworkOptions:
     final_dropout: float = 0.1
     layer_norm_eps: float = 1e-12
     loss_mode: str = "kl"
-    threshold: float = 0.18
+    threshold: float | None = 0.18  # null only in evaluate/predict's config: the model's own
     label_prior: bool = False
     # torch.compile the forward function (by the Lightning module; state-dict keys stay the same)
     compile: bool = False
 
     def __post_init__(self) -> None:
-        unknown = [m for m in self.modalities if m not in MODALITIES]
+        unknown = [m for m in self.modalities or [] if m not in MODALITIES]
         if unknown or not self.modalities:
             raise InputError(
                 f"model.modalities must be a non-empty subset of {MODALITIES}, got {self.modalities}"
@@ -47,7 +48,7 @@ class NetworkOptions:
             raise InputError(
                 f"model.hidden_size ({self.hidden_size}) must be a multiple of model.num_heads ({self.num_heads})"
             )
-        if not 0.0 < self.threshold < 1.0:
+        if self.threshold is None or not 0.0 < self.threshold < 1.0:
             raise InputError(f"model.threshold must lie in (0, 1), got {self.threshold}")
         for name in DROPOUTS:  # torch's Dropout refuses the rest only once the network is built
             if not 0.0 <= getattr(self, name) <= 1.0:

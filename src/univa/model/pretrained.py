@@ -197,12 +197,3 @@ def load_network(source: str | Path) -> tuple[UniVA, dict[str, Any]]:
     load_weights(model, folder / WEIGHTS_FILE)
     model.eval()
     return model, stored
-
-
-def recorded_thresholds(stored: dict[str, Any], labels: list[str]) -> dict | None:
-    """The `tuned` thresholds (label -> value, in the order of `labels`) a folder's
-    `config.json` records (checked by `read_config`); None when the run tuned none."""
-    tuned = stored.get("thresholds", {}).get("tuned")
-    if tuned is None:
-        return None
-    return {label: float(tuned[label]) for label in labels}

@@ -13,6 +13,7 @@ from univa.label_prior import label_similarity
 from univa.model.config import UniVAConfig
 from univa.model.encoder import SequenceEncoder
 from univa.model.plm import PLMTextEncoder
+from univa.model.thresholds import predict_at
 
 
 class _Output(TypedDict):
@@ -97,7 +98,7 @@ class UniVA(nn.Module):
         kl = self.config.loss_mode == "kl"
         log_probs = torch.log_softmax(logits, dim=-1) if kl else None
         probs = log_probs.exp() if kl else torch.sigmoid(logits)
-        preds = (probs > self.config.threshold).long()
+        preds = predict_at(probs, self.config.threshold)
         out = UniVAOutput(logits=logits, probs=probs, preds=preds, features=features)
         if log_probs is not None:
             out["log_probs"] = log_probs

@@ -1,144 +1,120 @@
-"""What a trained model does on a split: outputs per utterance, threshold sweeps, confusion counts.
+"""The end-of-run analysis of the best checkpoint, written into `<run>/analysis/`.
 
-The numbers behind the run's figures, W&B tables and the tuned-threshold metrics of
-results.json. Everything here works on whole splits held in memory (MOSEI's test split is
-4.6k utterances), in one process.
+From one pass over validation and test it writes the figures (per-label F1, the threshold
+sweep on validation, each modality's pooled features in 2-D coloured by VA) as PNG, the test
+predictions and per-label confusion counts as CSV, and, when `analysis.threshold_tuning` is
+set, the thresholds chosen on validation (`univa.report.threshold_tuning`). CSV-only runs get all
+of it; W&B and TensorBoard receive the same figures and tables (`univa.report.tracking`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 import torch
-from lightning.fabric.utilities.apply_func import move_data_to_device
-from torchmetrics.functional.classification import multilabel_confusion_matrix, multilabel_f1_score
+from matplotlib.figure import Figure
 
-from univa.constants import va_key
-from univa.data.datamodule import UniVADataModule
-from univa.errors import InputError
-from univa.metrics import predict_at as predict_at  # its home before
-from univa.model import UniVA
-from univa.report.options import AnalysisOptions as AnalysisOptions  # its home before
-from univa.report.options import ThresholdGridOptions as ThresholdGridOptions
+from univa.files import write_csv
+from univa.report.figures import (
+    feature_projection_figure,
+    per_label_f1_figure,
+    save_figures,
+    threshold_sweep_figure,
+)
+from univa.report.outputs import SplitOutputs, confusion_counts
+from univa.report.results import reported_metrics
+from univa.report.threshold_tuning import Decisions
 
-ThresholdTuning = Literal["global", "per_label"]
-THRESHOLD_TUNINGS: tuple[str, ...] = ("global", "per_label")
+CONFUSION_COLUMNS = ("tp", "fp", "fn", "tn")
 
 
 @dataclass
-class SplitOutputs:
-    """The model's view of every utterance of a split, in the dataset's row order."""
+class RunAnalysis:
+    """What the analysis found: the run's `decisions` (its thresholds and validation sweep) and
+    the test outputs, if tested."""
 
-    utt_ids: list[str]
-    probs: torch.Tensor  # (N, C) label probabilities
-    targets: torch.Tensor  # (N, C) multi-hot gold labels
-    features: dict[str, torch.Tensor]  # modality -> (N, H) pooled representation
-    va: dict[str, torch.Tensor]  # modality -> (N, 2) normalised valence, arousal
+    decisions: Decisions
+    test: SplitOutputs | None
+    figures: dict[str, Figure] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
 
+    def label_names(self, row: torch.Tensor) -> str:
+        """The labels a 0/1 row (C,) switches on, space-separated."""
+        labels = self.decisions.thresholds.values
+        return " ".join(label for label, on in zip(labels, row.tolist(), strict=True) if on)
 
-@torch.no_grad()
-def collect_outputs(model: UniVA, datamodule: UniVADataModule, split: str) -> SplitOutputs:
-    """Run `model` (in eval mode, on its own device) over every row of `split`; results on CPU.
+    @cached_property
+    def test_preds(self) -> torch.Tensor:
+        """(N, C) 0/1 test predictions at the run's thresholds."""
+        assert self.test is not None
+        return self.decisions.thresholds.apply(self.test.probs)
 
-    Outputs stay on the device until the split is done: one copy to the host, not one per batch.
-    """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    batches = []
-    try:
-        for batch in datamodule.split_loader(split):
-            batch = move_data_to_device(batch, device)
-            out = model(batch)
-            batches.append(
-                {"probs": out["probs"], "targets": batch["labels"]}
-                | {f"features_{m}": out["features"][m] for m in model.config.modalities}
-                | {
-                    f"va_{m}": batch[va_key(m)]
-                    for m in model.config.modalities
-                    if va_key(m) in batch
-                }
+    def predictions_rows(self) -> list[list]:
+        """utt_id, true labels, predicted labels, then one probability per label."""
+        assert self.test is not None
+        return [
+            [
+                utt_id,
+                self.label_names(target),
+                self.label_names(pred),
+                *(round(p, 6) for p in prob.tolist()),
+            ]
+            for utt_id, target, pred, prob in zip(
+                self.test.utt_ids, self.test.targets, self.test_preds, self.test.probs, strict=True
             )
-    finally:
-        model.train(was_training)
-    gathered = {key: torch.cat([b[key] for b in batches]).float().cpu() for key in batches[0]}
-    return SplitOutputs(
-        utt_ids=datamodule.split_utt_ids(split),
-        probs=gathered["probs"],
-        targets=gathered["targets"].long(),
-        features={m: gathered[f"features_{m}"] for m in model.config.modalities},
-        va={m: gathered[f"va_{m}"] for m in model.config.modalities if f"va_{m}" in gathered},
-    )
+        ]
+
+    def predictions_header(self) -> list[str]:
+        labels = self.decisions.thresholds.values
+        return ["utt_id", "true", "predicted", *(f"prob_{label}" for label in labels)]
+
+    def confusion_rows(self) -> list[list]:
+        """label, tp, fp, fn, tn on test at the run's thresholds."""
+        assert self.test is not None
+        counts = confusion_counts(self.test_preds, self.test.targets)
+        labels = self.decisions.thresholds.values
+        return [[label, *map(int, row)] for label, row in zip(labels, counts, strict=True)]
+
+    def sweep_rows(self) -> list[list]:
+        """threshold, micro_f1, macro_f1 on validation."""
+        grid, sweep = self.decisions.grid, self.decisions.val_sweep
+        return [
+            [round(float(t), 4), round(float(mi), 4), round(float(ma), 4)]
+            for t, mi, ma in zip(grid, sweep["micro_f1"], sweep["macro_f1"], strict=True)
+        ]
 
 
-def threshold_grid(start: float, stop: float, steps: int, include: float) -> torch.Tensor:
-    """`steps` evenly spaced thresholds plus `include` (the fixed one), sorted and unique.
-
-    With the fixed threshold on the grid, the tuned choice can never score below it on the
-    split it was chosen on.
-    """
-    if not 0.0 <= start < stop <= 1.0 or steps < 2:
-        raise InputError(
-            f"analysis.thresholds must satisfy 0 <= start < stop <= 1 and steps >= 2; got "
-            f"start={start}, stop={stop}, steps={steps}"
-        )
-    grid = torch.linspace(start, stop, steps, dtype=torch.float64)
-    return torch.unique(torch.cat([grid, torch.tensor([include], dtype=torch.float64)]))
-
-
-def f1_by_threshold(
-    probs: torch.Tensor, targets: torch.Tensor, thresholds: torch.Tensor
-) -> dict[str, torch.Tensor]:
-    """Micro-F1 and macro-F1 (T,) and per-label F1 (T, C), in percent, at each threshold."""
-    num_labels = targets.shape[1]
-    per_label, micro = [], []
-    for threshold in thresholds:
-        preds = predict_at(probs, threshold)
-        f1 = multilabel_f1_score  # zero_division=0: a label never predicted nor present scores 0
-        per_label.append(f1(preds, targets, num_labels, average="none", zero_division=0))
-        micro.append(f1(preds, targets, num_labels, average="micro", zero_division=0))
-    per_label_f1 = torch.stack(per_label) * 100
-    return {
-        "micro_f1": torch.stack(micro) * 100,
-        "macro_f1": per_label_f1.mean(dim=1),
-        "per_label_f1": per_label_f1,
+def analyse_run(
+    val: SplitOutputs,
+    test: SplitOutputs | None,
+    decisions: Decisions,
+    results: dict,
+    output_dir: Path,
+) -> RunAnalysis:
+    """Analyse the best checkpoint's outputs on validation and, if tested, on test, at the
+    thresholds the run decided at (`univa.report.threshold_tuning`)."""
+    analysis = RunAnalysis(decisions, test)
+    tuned = decisions.thresholds.tensor() if decisions.thresholds.is_tuned else None
+    per_label = {name: m["per_label_f1"] for name, m in reported_metrics(results).items()}
+    analysis.figures = {
+        "per_label_f1": per_label_f1_figure(per_label),
+        "threshold_sweep": threshold_sweep_figure(
+            decisions.grid, decisions.val_sweep, decisions.fixed, tuned
+        ),
     }
-
-
-def tune_thresholds(
-    sweep: dict[str, torch.Tensor], thresholds: torch.Tensor, mode: ThresholdTuning
-) -> torch.Tensor:
-    """Per-label thresholds (C,) chosen on the swept split.
-
-    `global`: the one value with the best micro-F1 (the paper's model-selection metric);
-    `per_label`: each label's own best F1 (which maximises macro-F1). Ties go to the lowest
-    threshold.
-    """
-    check_threshold_tuning(mode)
-    if mode == "global":
-        num_labels = sweep["per_label_f1"].shape[1]
-        return thresholds[int(torch.argmax(sweep["micro_f1"]))].repeat(num_labels)
-    return thresholds[torch.argmax(sweep["per_label_f1"], dim=0)]
-
-
-def check_threshold_tuning(mode: str | None) -> None:
-    """`mode` is null (keep the fixed threshold) or one of `THRESHOLD_TUNINGS`."""
-    if mode is not None and mode not in THRESHOLD_TUNINGS:
-        raise InputError(
-            f"analysis.threshold_tuning={mode}: expected null or one of {THRESHOLD_TUNINGS}"
-        )
-
-
-def confusion_counts(preds: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """(C, 4) counts per label: true positives, false positives, false negatives, true negatives."""
-    matrices = multilabel_confusion_matrix(preds, targets, targets.shape[1])  # (C, 2, 2)
-    (tn, fp), (fn, tp) = matrices[:, 0].T, matrices[:, 1].T
-    return torch.stack([tp, fp, fn, tn], dim=1)
-
-
-def project_2d(features: torch.Tensor) -> torch.Tensor:
-    """The first two principal components (N, 2) of pooled features (N, H)."""
-    centred = features - features.mean(dim=0)
-    _, _, components = torch.pca_lowrank(centred, q=2, center=False)
-    return centred @ components[:, :2]
+    projected = test or val
+    if projected.va:  # not when no modality has VA (dataset.va_source=none)
+        title = "test" if test else "valid"
+        analysis.figures["feature_projection"] = feature_projection_figure(projected, title)
+    folder = output_dir / "analysis"
+    analysis.files = save_figures(analysis.figures, folder)
+    tables = {"threshold_sweep_val": (["threshold", "micro_f1", "macro_f1"], analysis.sweep_rows())}
+    if test is not None:
+        tables["predictions_test"] = (analysis.predictions_header(), analysis.predictions_rows())
+        tables["confusion_test"] = (["label", *CONFUSION_COLUMNS], analysis.confusion_rows())
+    for name, (header, rows) in tables.items():
+        analysis.files[name] = folder / f"{name}.csv"
+        write_csv(analysis.files[name], header, rows, replace=True)
+    return analysis

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from univa.constants import metric_name
 from univa.files import atomic_write
-from univa.report.analysis import SplitOutputs, project_2d
+from univa.report.outputs import SplitOutputs, project_2d
 
 VA_NAMES = ("valence", "arousal")
 

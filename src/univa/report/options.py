@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 # analysis.threshold_tuning's default: what the dataset's record calls for
 # (univa.data.records: per_label for a folder dataset or the generic flavour, null for MOSEI/M3ED)
 TUNING_FROM_DATASET = "dataset"
-# the mode results.json's `thresholds` names when model.threshold decided
-FIXED_THRESHOLDS = "fixed"
 
 
 @dataclass

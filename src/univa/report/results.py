@@ -13,8 +13,8 @@ from rich.tree import Tree
 
 from univa.constants import METRIC_FORMATS, RESULTS_FILE, format_metric, metric_name
 from univa.files import write_text
+from univa.model.thresholds import FIXED
 from univa.report.console import console as default_console
-from univa.report.options import FIXED_THRESHOLDS
 
 
 def write_results(output_dir: Path, results: dict) -> Path:
@@ -33,8 +33,8 @@ def reported_metrics(results: dict) -> dict[str, dict]:
     if "val" in tuned:
         rows[f"val ({tuned['mode']} thresholds)"] = tuned["val"]
     if "test" in results:
-        mode = results["test"].get("thresholds", {}).get("mode", FIXED_THRESHOLDS)
-        rows["test" if mode == FIXED_THRESHOLDS else f"test ({mode} thresholds)"] = results["test"]
+        mode = results["test"].get("thresholds", {}).get("mode", FIXED)
+        rows["test" if mode == FIXED else f"test ({mode} thresholds)"] = results["test"]
     if "fixed" in results:
         rows[f"test (threshold {results['fixed']['threshold']:g})"] = results["fixed"]["test"]
     return rows

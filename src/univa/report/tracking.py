@@ -11,37 +11,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from univa.errors import InputError
-from univa.report.run_analysis import CONFUSION_COLUMNS, RunAnalysis
+from univa.report.analysis import CONFUSION_COLUMNS, RunAnalysis
 
 
-def _is_wandb(node: DictConfig | None) -> bool:
+def is_wandb(node: DictConfig | None) -> bool:
     return node is not None and str(node.get("_target_", "")).endswith(".WandbLogger")
-
-
-def name_sweep_runs(cfg: DictConfig) -> None:
-    """Under multirun, give W&B runs without a group one group per sweep (the sweep folder's
-    name) and, without a name, the job number and overrides (`hydra.job.override_dirname`) as
-    name. WANDB_RUN_GROUP and WANDB_NAME win."""
-    if not HydraConfig.initialized():
-        return
-    hydra_cfg = HydraConfig.get()
-    if hydra_cfg.mode != RunMode.MULTIRUN or OmegaConf.is_missing(hydra_cfg.job, "num"):
-        return
-    for node in (cfg.get("logger") or {}).values():
-        if not _is_wandb(node):
-            continue
-        with open_dict(node):
-            if node.get("group") is None and "WANDB_RUN_GROUP" not in os.environ:
-                node.group = f"{cfg.task_name}_{Path(hydra_cfg.sweep.dir).name}"
-            if node.get("name") is None and "WANDB_NAME" not in os.environ:
-                node.name = f"{hydra_cfg.job.num}:{hydra_cfg.job.override_dirname}"
 
 
 def earlier_wandb_run_id(save_dir: Path) -> str | None:
@@ -57,7 +36,7 @@ def continue_wandb_run(cfg: DictConfig) -> None:
     continues that run (Lightning's `WandbLogger` resumes with `resume="allow"`) instead of
     starting another. `logger.wandb.id` and WANDB_RUN_ID win."""
     for node in (cfg.get("logger") or {}).values():
-        if not _is_wandb(node) or node.get("id") is not None or "WANDB_RUN_ID" in os.environ:
+        if not is_wandb(node) or node.get("id") is not None or "WANDB_RUN_ID" in os.environ:
             continue
         run_id = earlier_wandb_run_id(Path(str(node.save_dir)))
         if run_id:
@@ -125,11 +104,12 @@ def tracker_locations(loggers: list[Logger]) -> dict[str, str]:
 def log_analysis(loggers: list[Logger], analysis: RunAnalysis, results: dict, step: int) -> None:
     """Tuned-threshold metrics to every logger; figures to TensorBoard; figures, tables and a
     per-label F1 bar chart to W&B."""
-    if analysis.tuned:
+    tuned = analysis.decisions.tuned
+    if tuned:
         scalars = {
             f"tuned_{split}/{key}": value
             for split in ("val", "test")
-            for key, value in analysis.tuned.get(split, {}).items()
+            for key, value in tuned.get(split, {}).items()
             if key != "per_label_f1"
         }
         for logger in loggers:

@@ -1,4 +1,5 @@
-"""Lightning checkpoints written in place, atomically: `AtomicCheckpointIO`.
+"""Lightning checkpoints written in place, atomically (`AtomicCheckpointIO`), and why one does
+not load (`load_error_reason`).
 
 Lightning's `TorchCheckpointIO` stages each checkpoint in `$TMPDIR` and moves it with
 `shutil.move`, a copy when the output folder is on another filesystem (a node-local temporary
@@ -10,6 +11,7 @@ so `last.ckpt` is always the previous complete file or the new one. The trainer 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import IO, Any
 
@@ -54,3 +56,23 @@ def save_checkpoint_file(checkpoint: dict[str, Any], file: IO[bytes]) -> None:
         if isinstance(error.__context__, OSError):
             raise error.__context__ from None
         raise
+
+
+# torch's request, in a weights-only refusal, for an issue about the refused file
+TORCH_ISSUE_ADVICE = r"Please file an issue with the following so that[^:]*:\s*"
+
+
+def load_error_reason(error: BaseException) -> str:
+    """Why torch could not load a file, in one line. A weights-only refusal names what it
+    refused, without torch's advice to load the file unsafely or to file an issue."""
+    text = str(error)
+    if text.startswith("Weights only load failed"):
+        details = [
+            re.sub(TORCH_ISSUE_ADVICE, "", line)
+            for line in text.splitlines()[1:]
+            if line.strip() and not line.startswith("Check the documentation")
+        ]
+        text = "it holds more than plain values, refused by weights-only loading: " + " ".join(
+            details
+        )
+    return f"{type(error).__name__}: {' '.join(text.split())}"

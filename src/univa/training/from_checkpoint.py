@@ -2,7 +2,7 @@
 
 Each takes the network from the checkpoint (read with `weights_only=True`) or from a folder of
 `univa.export` (`pretrained=`: safetensors and JSON, no pickle), and builds the data
-module from the data settings the checkpoint records, the user's overrides winning, and the
+module from the data settings the checkpoint records where the config leaves them null, and the
 trainer from the composed config, as `univa.train` does. Mistakes a user can fix (a missing
 checkpoint, a checkpoint of another dataset, an unknown split) are `UsageError`s, reported as
 one message.
@@ -24,8 +24,9 @@ from univa.data.datamodule import UniVADataModule
 from univa.errors import UsageError
 from univa.model.finite import refuse_non_finite_weights
 from univa.model.pretrained import load_network, resolve
-from univa.training.data_settings import dataset_config, user_overrides
-from univa.training.lit_module import UniVALitModule, load_error_reason
+from univa.training.checkpoint_io import load_error_reason
+from univa.training.data_settings import dataset_config
+from univa.training.lit_module import UniVALitModule
 
 
 def checkpoint_path(cfg: DictConfig) -> Path:
@@ -140,31 +141,21 @@ def load_pretrained_module(folder: Path) -> UniVALitModule:
     return module
 
 
-THRESHOLD_KEY = "model.threshold"
-
-
-def apply_model_overrides(cfg: DictConfig, module: UniVALitModule) -> None:
-    """`model.threshold` given on the command line replaces the checkpoint's (it is not learnt);
-    any other `model.` key, or an `ablation=`, is refused: the network is the checkpoint's, and
-    an option that changes nothing must not look as if it had been applied."""
-    given = {key for key in user_overrides() if key.startswith("model.") or key == "ablation"}
-    ignored = sorted(given - {THRESHOLD_KEY})
-    if ignored:
-        raise UsageError(
-            f"{', '.join(ignored)}: the network and its options come from the checkpoint; of the "
-            f"model options only {THRESHOLD_KEY} applies to a trained model"
-        )
-    if THRESHOLD_KEY in given:  # typed by the model schema, range-checked by UniVAConfig
+def apply_threshold(cfg: DictConfig, module: UniVALitModule) -> None:
+    """`model.threshold` given (not null) replaces the checkpoint's: it is not learnt, and the
+    network's `preds` decide at it (range-checked by `UniVAConfig`)."""
+    threshold = cfg.model.get("threshold")
+    if threshold is not None:
         config = module.model.config
-        module.model.config = dataclasses.replace(config, threshold=cfg.model.threshold)
+        module.model.config = dataclasses.replace(config, threshold=float(threshold))
 
 
 def load_checkpoint_and_data(cfg: DictConfig, path: Path) -> tuple[UniVALitModule, UniVADataModule]:
-    """The checkpoint's module (`model.threshold` given on the command line applied) and the
-    data it was trained on (its recorded data settings, the user's overrides winning), set up;
-    data that does not fit the network is refused."""
+    """The checkpoint's module (`model.threshold` given applied) and the data it was trained on
+    (its recorded data settings where the config leaves them null), set up; data that does not
+    fit the network is refused."""
     module = load_pretrained_module(path) if path.is_dir() else load_module(path)
-    apply_model_overrides(cfg, module)
+    apply_threshold(cfg, module)
     datamodule = build_datamodule(dataset_config(cfg, module.data_settings, path))
     problems = _incompatibilities(module, datamodule.data_spec)
     if problems:

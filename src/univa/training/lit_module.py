@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import re
 from pathlib import Path
 from typing import IO, Any
 
 import lightning as L
 import torch
 
-from univa.constants import Batch
+from univa.constants import MODALITIES, Batch
 from univa.errors import InputError
 from univa.losses import LossConfig, univa_losses
 from univa.metrics import EmotionMetrics, summarize
 from univa.model import UniVA, UniVAConfig, UniVAOutput
 from univa.model.config import NetworkOptions, split_options
+from univa.model.thresholds import Thresholds
 from univa.optimizer import OptimizerConfig, build_optimizer
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
 
@@ -32,42 +32,20 @@ def unknown_options_message(unknown: dict[str, Any]) -> str:
     return f"unknown model option(s) {', '.join(hints)}; valid options: {valid}"
 
 
-# torch's request, in a weights-only refusal, for an issue about the refused file
-TORCH_ISSUE_ADVICE = r"Please file an issue with the following so that[^:]*:\s*"
-
-
-def load_error_reason(error: BaseException) -> str:
-    """Why torch could not load a file, in one line. A weights-only refusal names what it
-    refused, without torch's advice to load the file unsafely or to file an issue."""
-    text = str(error)
-    if text.startswith("Weights only load failed"):
-        details = [
-            re.sub(TORCH_ISSUE_ADVICE, "", line)
-            for line in text.splitlines()[1:]
-            if line.strip() and not line.startswith("Check the documentation")
-        ]
-        text = "it holds more than plain values, refused by weights-only loading: " + " ".join(
-            details
-        )
-    return f"{type(error).__name__}: {' '.join(text.split())}"
-
-
-def network_inputs(
-    data_spec: dict[str, Any], modalities: list[str], chosen: bool = False
-) -> dict[str, Any]:
-    """The data module's `data_spec` as the network's arguments, its `modalities` those of
-    `modalities` (`model.modalities`) that the data has: by default a dataset without vision
-    trains on the rest. None of them in the data is refused, and so is any one missing when the
-    user `chosen` them (on the command line): an asked-for modality is never dropped silently."""
-    offered = data_spec.get("modalities", list(modalities))
-    kept = [m for m in modalities if m in offered]
+def network_inputs(data_spec: dict[str, Any], modalities: list[str] | None) -> dict[str, Any]:
+    """The data module's `data_spec` as the network's arguments, its `modalities` those given
+    (`model.modalities`), else (null) all those the data has: a dataset without vision trains on
+    the rest. An asked-for modality the data lacks is refused, never dropped silently."""
+    offered = data_spec.get("modalities", list(MODALITIES))
+    if modalities is None:
+        return {**data_spec, "modalities": [m for m in MODALITIES if m in offered]}
     missing = [m for m in modalities if m not in offered]
-    if not kept or (chosen and missing):
+    if missing:
         raise InputError(
             f"model.modalities={list(modalities)}: the dataset has no {', '.join(missing)}, "
             f"only {offered}"
         )
-    return {**data_spec, "modalities": kept}
+    return {**data_spec, "modalities": list(modalities)}
 
 
 class UniVALitModule(L.LightningModule):
@@ -137,9 +115,9 @@ class UniVALitModule(L.LightningModule):
             {stage: EmotionMetrics(len(labels)) for stage in ("val", "test")}
         )
         self.last_summary: dict[str, dict] = {}
-        # (C,) thresholds the val/test metrics decide at instead of model.threshold: those
+        # the thresholds the val/test metrics decide at instead of model.threshold: those
         # evaluate shares with predict (univa.predict.decision_thresholds); None: the model's
-        self.eval_thresholds: torch.Tensor | None = None
+        self.eval_thresholds: Thresholds | None = None
         self.data_settings: dict[str, Any] | None = None
 
     @property
@@ -178,12 +156,10 @@ class UniVALitModule(L.LightningModule):
         return losses
 
     def _decisions(self, out: UniVAOutput) -> torch.Tensor:
-        """0/1 predictions (B, C) the metrics score: the model's, or at `eval_thresholds`
-        (compared in the probabilities' dtype, as the model and predict compare)."""
+        """0/1 predictions (B, C) the metrics score: the model's, or at `eval_thresholds`."""
         if self.eval_thresholds is None:
             return out["preds"]
-        probs = out["probs"]
-        return (probs > self.eval_thresholds.to(probs.device, probs.dtype)).long()
+        return self.eval_thresholds.apply(out["probs"])
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         return self._shared_step(batch, "train")["total"]

@@ -36,9 +36,9 @@ from univa.errors import (
     InputFileNotFoundError,
     RunFolderInUseError,
 )
+from univa.training.checkpoint_io import load_error_reason
 from univa.training.data_settings import DATA_SETTINGS_KEY, record
 from univa.training.from_checkpoint import same_text_encoder
-from univa.training.lit_module import load_error_reason
 
 log = logging.getLogger(__name__)
 

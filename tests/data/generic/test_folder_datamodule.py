@@ -40,7 +40,7 @@ def test_labels_modalities_and_widths_come_from_the_folder(tmp_path: Path) -> No
         "labels", "audio", "audio_mask", "vision", "vision_mask", "va_audio", "va_vision"
     }  # fmt: skip
     assert batch["labels"].shape == (4, 4)
-    module = UniVALitModule(**network_inputs(spec, ["text", "audio", "vision"]), **SMALL)
+    module = UniVALitModule(**network_inputs(spec, None), **SMALL)
     assert module.model.config.modalities == ["audio", "vision"]
     out_ = module.model(batch)
     assert out_["logits"].shape == (4, 4) and set(out_["features"]) == {"audio", "vision"}
@@ -53,10 +53,10 @@ def test_no_requested_modality_in_the_data_is_refused() -> None:
 
 
 def test_a_chosen_modality_the_data_lacks_is_refused_not_dropped() -> None:
-    spec = {"modalities": ["text", "audio"]}
-    assert network_inputs(spec, ["text", "audio", "vision"])["modalities"] == ["text", "audio"]
-    with pytest.raises(InputError, match=r"the dataset has no vision, only \['text', 'audio'\]"):
-        network_inputs(spec, ["text", "audio", "vision"], chosen=True)
+    spec = {"modalities": ["audio", "text"]}
+    assert network_inputs(spec, None)["modalities"] == ["text", "audio"]  # null: all it has
+    with pytest.raises(InputError, match=r"the dataset has no vision, only \['audio', 'text'\]"):
+        network_inputs(spec, ["text", "audio", "vision"])
 
 
 def _mapped_ranges(path: Path) -> list[tuple[int, int]]:

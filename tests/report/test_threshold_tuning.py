@@ -10,8 +10,8 @@ import torch
 from univa.data import MoseiDataModule, SyntheticDataModule
 from univa.data.generic.datamodule import FolderDataModule
 from univa.errors import InputError
-from univa.report.decisions import degenerate_warning, threshold_record, tuning_mode
 from univa.report.options import AnalysisOptions
+from univa.report.threshold_tuning import degenerate_warning, tuning_mode
 
 LABELS = ["joy", "anger", "sadness", "neutral"]
 
@@ -40,15 +40,6 @@ def test_an_explicit_tuning_wins_over_the_datasets() -> None:
     assert tuning_mode("global", mosei) == "global"
     with pytest.raises(InputError, match=r"threshold_tuning=best: expected null, dataset or"):
         tuning_mode("best", mosei)
-
-
-def test_threshold_record_names_the_mode_and_each_labels_value() -> None:
-    record = threshold_record(LABELS, torch.tensor([0.25, 0.5, 0.75, 0.125]), "per_label")
-    assert record == {
-        "mode": "per_label",
-        "values": {"joy": 0.25, "anger": 0.5, "sadness": 0.75, "neutral": 0.125},
-    }
-    assert threshold_record(LABELS, torch.full((4,), 0.18), None)["mode"] == "fixed"
 
 
 def predictions(share_of_joy: float, n: int = 100) -> torch.Tensor:
