@@ -206,22 +206,22 @@ def test_ablation_composes_with_any_dataset_text_and_trainer(
     assert {key: cfg.model[key] for key in others} == others
 
 
-def test_experiment_files_use_the_ablation_group(compose_cfg) -> None:
+@pytest.mark.parametrize("experiment", options("experiment"))
+def test_experiment_files_use_the_ablation_group(compose_cfg, experiment: str) -> None:
     """Each experiment includes its ablation file, so that an `ablation=` on the command line
     adds a second ablation instead of silently replacing the experiment's (a group choice in
     the defaults list would lose to the command line's)."""
-    for experiment in options("experiment"):
-        switch = next(
-            ABLATION_SWITCHES[name] for name in ABLATION_SWITCHES if experiment.endswith(name)
-        )
-        defaults = OmegaConf.load(Path(CONFIG_DIR) / "experiment" / f"{experiment}.yaml").defaults
-        assert any(entry == f"/ablation/{experiment.split('_', 2)[2]}" for entry in defaults)
-        other = next(name for name, key in ABLATION_SWITCHES.items() if key != switch)
-        for extra in ([], [f"ablation={other}"], ["~ablation"]):
-            cfg = compose_cfg(f"experiment={experiment}", *extra)
-            assert cfg.task_name == experiment and cfg.model[switch] is False, extra
-            if extra and extra[0].startswith("ablation="):
-                assert cfg.model[ABLATION_SWITCHES[other]] is False
+    switch = next(
+        ABLATION_SWITCHES[name] for name in ABLATION_SWITCHES if experiment.endswith(name)
+    )
+    defaults = OmegaConf.load(Path(CONFIG_DIR) / "experiment" / f"{experiment}.yaml").defaults
+    assert any(entry == f"/ablation/{experiment.split('_', 2)[2]}" for entry in defaults)
+    other = next(name for name, key in ABLATION_SWITCHES.items() if key != switch)
+    for extra in ([], [f"ablation={other}"], ["~ablation"]):
+        cfg = compose_cfg(f"experiment={experiment}", *extra)
+        assert cfg.task_name == experiment and cfg.model[switch] is False, extra
+        if extra and extra[0].startswith("ablation="):
+            assert cfg.model[ABLATION_SWITCHES[other]] is False
 
 
 def test_tags_default_to_an_empty_list(compose_cfg) -> None:

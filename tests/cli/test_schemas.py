@@ -153,6 +153,7 @@ def compose_fresh(code: str, *args: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh interpreter each: seconds
 @pytest.mark.parametrize("entry", ["train", "evaluate", "predict"])
 def test_composing_with_the_config_dir_alone_is_typed(entry: str) -> None:
     """Hydra's `compose` with `univa.conf.CONFIG_DIR`, without importing `univa.cli`: the
@@ -165,6 +166,7 @@ def test_composing_with_the_config_dir_alone_is_typed(entry: str) -> None:
     }
 
 
+@pytest.mark.slow  # a fresh interpreter: seconds
 def test_a_new_loss_option_is_a_model_key_without_touching_the_yaml() -> None:
     """The README's recipe: a field with its default in `LossConfig` becomes `model.<option>`,
     typed, with that default (here a subclass stands in for the edited dataclass)."""

@@ -34,6 +34,7 @@ def test_importing_the_entry_points_loads_no_heavy_library():
     assert loaded_after("import univa, " + ", ".join(modules)) == []
 
 
+@pytest.mark.slow  # each of the nine commands composes its config: seconds
 @pytest.mark.parametrize("question", ["--help", "--cfg job", "--info"])
 def test_the_command_line_answers_without_heavy_libraries(question):
     code = (
