@@ -150,6 +150,11 @@ def test_evaluate_and_predict_mistakes_are_one_line(monkeypatch, tmp_path, progr
         run_in_process(monkeypatch, tmp_path, program, "model.temprature=1"), program
     )
     assert "did you mean model.temperature?" in line
+    # the recorded dataset's options are typed too, though null by default
+    line = assert_one_line(
+        run_in_process(monkeypatch, tmp_path, program, "dataset.batch_size=abc"), program
+    )
+    assert "dataset.batch_size=abc: expected an integer" in line
     line = assert_one_line(run_in_process(monkeypatch, tmp_path, program), program)
     assert "ckpt_path is required" in line  # a UniVAError of the task, as before
     assert created_folders(tmp_path) == []

@@ -11,6 +11,7 @@ refuses a misspelt key or a value of the wrong type. The `model` keys stay flat
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -45,6 +46,26 @@ class SyntheticDatasetSchema(SyntheticOptions):
 
 
 @dataclass
+class RecordedDatasetSchema:
+    """`dataset=recorded` (evaluate, predict): every option of the data modules, null for the
+    one the model records, else the user's, typed as there."""
+
+    data_dir: str | None = None
+    text_encoder: str | None = None
+    batch_size: int | None = None
+    va_norm: str | None = None
+    eval_batch_size: int | None = None
+    num_workers: int | None = None
+    pin_memory: bool | None = None
+    shuffle_seed: int | None = None
+    va_source: Any = None
+    group_by_dialogue: bool | None = None
+    flavor: str | None = None
+    seed: int | None = None
+    size: str | None = None
+
+
+@dataclass
 class TextSchema:
     """`text`: `encoder` is "glove" or a PLM's hub name or local folder."""
 
@@ -55,6 +76,7 @@ SCHEMAS: dict[str, type] = {
     "model": ModelSchema,
     "dataset": DatasetSchema,
     "synthetic_dataset": SyntheticDatasetSchema,
+    "recorded_dataset": RecordedDatasetSchema,
     "text": TextSchema,
     "analysis": AnalysisOptions,
 }
