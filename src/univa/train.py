@@ -66,6 +66,10 @@ def train(cfg: DictConfig) -> float:
     """
     from univa.training.run_folder import claim_run_folder
 
+    if cfg.text.encoder is None:  # text=roberta on dataset=folder (its preset): the manifest's
+        from univa.data.generic.format import manifest_text_encoder
+
+        cfg.text.encoder = manifest_text_encoder(cfg.dataset.data_dir)
     check_options(cfg)
     with distributed_job_scope():
         share_output_dir_with_workers()

@@ -25,7 +25,6 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from univa.cli.folder_text import choose_folder_text_encoder
 from univa.errors import InputError
 
 GPU_ACCELERATORS = ("gpu", "cuda")
@@ -88,7 +87,6 @@ def check_override_types(cfg: DictConfig, hydra_cfg: DictConfig) -> None:
     if hydra_cfg.job.config_name in TRAINED_MODEL_CONFIGS:
         refuse_model_options(overrides)
     choices = hydra_cfg.runtime.choices
-    choose_folder_text_encoder(cfg, choices, overrides)
     groups = [o for o in overrides if o.key_or_group in choices]
     values = [
         o

@@ -67,9 +67,10 @@ class RecordedDatasetSchema:
 
 @dataclass
 class TextSchema:
-    """`text`: `encoder` is "glove" or a PLM's hub name or local folder."""
+    """`text`: `encoder` is "glove" or a PLM's hub name or local folder; null: the dataset's
+    own (a folder dataset's manifest names it), or in evaluate and predict the recorded one."""
 
-    encoder: str = GLOVE
+    encoder: str | None = GLOVE
 
 
 SCHEMAS: dict[str, type] = {

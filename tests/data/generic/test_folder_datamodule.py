@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from composing import compose_task
+import univa.train as train_module
+from composing import compose_plain
 from folder_data import LABELS, write_tiny
-from univa.cli.folder_text import choose_folder_text_encoder
 from univa.data import FolderDataModule, MoseiDataModule
 from univa.data.generic.datamodule import UnusedTextWarning
 from univa.data.generic.format import read_folder_split
@@ -150,12 +149,21 @@ def test_a_malformed_folder_is_refused_with_all_its_problems(tmp_path: Path) -> 
     ("given", "expected"), [((), "my/plm"), (("text.encoder=other",), "other")]
 )
 def test_text_roberta_takes_the_manifests_plm_unless_one_is_given(
-    tmp_path: Path, given: tuple, expected: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: tuple, expected: str
 ) -> None:
+    """The preset folder_roberta says it (text.encoder: null), so train(cfg) from Python and the
+    command line choose alike."""
     out = write_tiny(tmp_path / "ds", text=True, manifest={"text_encoder": "my/plm"})
-    cfg = compose_task(
+    cfg = compose_plain(
         "train", tmp_path, "dataset=folder", f"dataset.data_dir={out}", "text=roberta", *given
     )
-    overrides = OverridesParser.create().parse_overrides(list(given))
-    choose_folder_text_encoder(cfg, cfg.hydra.runtime.choices, overrides)
-    assert cfg.dataset.text_encoder == expected
+    seen = {}
+
+    def stop_before_training(cfg) -> None:
+        seen["encoder"] = cfg.dataset.text_encoder
+        raise InputError("stop")
+
+    monkeypatch.setattr(train_module, "check_options", stop_before_training)
+    with pytest.raises(InputError, match="stop"):
+        train_module.train(cfg)
+    assert seen["encoder"] == expected

@@ -74,6 +74,19 @@ def read_table(path: Path, header_only: bool = False) -> tuple[list[str], list[l
             raise InputError(f"{path}: not a readable CSV table ({error})") from None
 
 
+def manifest_text_encoder(data_dir: str | Path) -> str:
+    """The PLM a dataset's manifest names (`text_encoder`), for `text=roberta` on it
+    (conf/preset/folder_roberta.yaml leaves `text.encoder` null for this)."""
+    encoder = read_manifest(data_dir).get("text_encoder")
+    if not encoder:
+        raise InputError(
+            f"text=roberta on dataset=folder needs text.encoder=<hub name or local folder of a "
+            f'PLM>: the manifest of {data_dir} names no text_encoder (add "text_encoder" to '
+            "its manifest.json to make one the default)"
+        )
+    return str(encoder)
+
+
 def read_manifest(data_dir: str | Path) -> dict:
     """`manifest.json` of a dataset folder, its format and version checked (a newer version is
     refused: its meaning may have changed)."""
