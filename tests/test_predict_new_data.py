@@ -154,6 +154,26 @@ def test_several_splits_are_told_apart(model_folder: Path, tmp_path: Path) -> No
     assert list(predictions["split"]) == ["valid"] * ROWS + ["test"] * ROWS
 
 
+def test_split_chooses_one_split_of_the_input(
+    model_folder: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """`predict input=DIR split=test` labels that split alone; a split the folder lacks is one
+    line, never all the splits silently."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = new_data(tmp_path / "new", "valid", "test")
+    output = tmp_path / "preds.csv"
+    base = (f"pretrained={model_folder}", f"input={folder}")
+    predict(compose_task("predict", tmp_path / "home", *base, f"output={output}", "split=test"))
+    expected = univa.load_pretrained(model_folder).predict(folder)
+    written = pd.read_csv(output)
+    assert list(written["utt_id"]) == list(expected[expected["split"] == "test"]["utt_id"])
+    assert "split" not in written.columns
+    with pytest.raises(InputError, match=r"split=train: .*new holds no such split \(valid, test\)"):
+        predict(compose_task("predict", tmp_path / "home", *base,
+                             f"output={tmp_path / 'train.csv'}", "split=train"))  # fmt: skip
+    assert not (tmp_path / "train.csv").exists()
+
+
 @pytest.mark.parametrize(
     ("widths", "drop", "match"),
     [

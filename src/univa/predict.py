@@ -90,7 +90,7 @@ def predict_new_data(cfg: DictConfig, path: Path, output: Path) -> Path:
     device = "cpu" if cfg.trainer.get("accelerator") == "cpu" else None
     batch_size = cfg.dataset.get("batch_size")  # null (dataset: recorded): write_predictions'
     sizes = {} if batch_size is None else {"batch_size": int(batch_size)}
-    rows = model.write_predictions(cfg.input, output, device=device, **sizes)
+    rows = model.write_predictions(cfg.input, output, device=device, split=cfg.split, **sizes)
     print(f"{rows} predictions of {cfg.input}: {output}")
     return output
 
@@ -113,7 +113,7 @@ def predict(cfg: DictConfig) -> Path:
     output = output_path(cfg)
     if cfg.get("input"):
         return predict_new_data(cfg, path, output)
-    split = chosen_split(cfg, SPLITS)
+    split = chosen_split(cfg, SPLITS) if cfg.split else "test"
     module, datamodule = load_checkpoint_and_data(cfg, path)
     thresholds = decision_thresholds(cfg, path, module)
     print(f"thresholds: {thresholds.source}")

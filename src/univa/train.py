@@ -88,8 +88,9 @@ def check_options(cfg: DictConfig) -> None:
     ]
     if unset:  # dataset=recorded, text=recorded: evaluate and predict's, for a trained model
         raise InputError(
-            f"{', '.join(unset)}: null, but training needs a value (a dataset=, "
-            "text= and a threshold of its own)"
+            f"{', '.join(unset)}: null, which in evaluate and predict means the trained model's "
+            "own (dataset=recorded, text=recorded); training needs its own, e.g. "
+            "dataset=synthetic|mosei|m3ed|folder text=glove|roberta model.threshold=0.18"
         )
     if cfg.model.contrastive and cfg.dataset.batch_size < 2:
         raise InputError(

@@ -96,13 +96,20 @@ class TrainedModel:
         return feature_spec(self.network.config, (self.data_settings or {}).get("features"))
 
     def _decisions(
-        self, folder: Path, batch_size: int, device: torch.device
+        self, folder: Path, batch_size: int, device: torch.device, split: str | None = None
     ) -> tuple[int, bool, Iterator[list[tuple[str, str, list[float], list[int]]]]]:
-        """The number of utterances in `folder`, whether it holds several splits, and per batch
-        its rows (utt id, split, probabilities, 0/1 predictions at `thresholds`); the folder is
-        checked against the network before anything runs. Moves the network to `device`."""
+        """The number of utterances in `folder` (of its `split` alone, if given), whether they
+        span several splits, and per batch their rows (utt id, split, probabilities, 0/1
+        predictions at `thresholds`); the folder is checked against the network before anything
+        runs. Moves the network to `device`."""
         needs = self.network_inputs
         splits = check_input(folder, needs)
+        if split is not None:
+            if split not in splits:
+                raise InputError(
+                    f"split={split}: {folder} holds no such split ({', '.join(splits)})"
+                )
+            splits = [split]
         tokenizer = load_tokenizer(self.text_source) if needs.raw_text else None
         inputs = [read_input_split(folder, s, needs, tokenizer, batch_size) for s in splits]
         total = sum(len(split.utt_ids) for split in inputs)
@@ -165,11 +172,12 @@ class TrainedModel:
         *,
         batch_size: int = 32,
         device: str | torch.device | None = None,
+        split: str | None = None,
     ) -> int:
-        """`predict` on the folder `data`, streamed into the CSV `output` one batch at a time
-        (probabilities with 6 decimals), which appears whole or not at all and never replaces
-        a file; returns the number of rows."""
-        total, splits, batches = self._decisions(Path(data), batch_size, _device(device))
+        """`predict` on the folder `data` (its `split` alone, if given), streamed into the CSV
+        `output` one batch at a time (probabilities with 6 decimals), which appears whole or not
+        at all and never replaces a file; returns the number of rows."""
+        total, splits, batches = self._decisions(Path(data), batch_size, _device(device), split)
         written = 0
         with (
             atomic_write(Path(output), "w", replace=False, newline="", encoding="utf-8") as file,
