@@ -20,7 +20,15 @@ GLOVE = "glove"  # `text_encoder` value for the released GloVe text features; ot
 # how VA scores are normalised (`dataset.va_norm`)
 VA_NORMS: tuple[str, ...] = ("reference", "per_dim", "none")
 # a modality's optional provenance (a manifest's `features`): what computed its features
-PROVENANCE_KEYS: tuple[str, ...] = ("extractor", "version", "feature_set", "level", "notes")
+PROVENANCE_KEYS: tuple[str, ...] = (
+    "extractor",
+    "version",
+    "feature_set",
+    "level",
+    "sample_rate",
+    "frame_step",
+    "notes",
+)
 
 # label sets of the two benchmarks, in the column order of their `labels_class` arrays
 MOSEI_LABELS: list[str] = ["happy", "sad", "anger", "surprise", "disgust", "fear"]
