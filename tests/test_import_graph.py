@@ -42,7 +42,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
     # the data's core: options, records, VA, datasets, samplers, tokenisation, the base data module
     ("univa.distributed", "univa.data"),
     ("univa.data.released", "univa.data.generic"),  # the layouts, each with its reader
-    ("univa.data.csd", "univa.data.synthetic"),  # data written in them
+    ("univa.data.csd", "univa.data.synthetic", "univa.data.recordings"),  # data written in them
     ("univa.model",),
     ("univa.losses", "univa.metrics", "univa.optimizer"),
     ("univa.training", "univa.inference"),
@@ -61,6 +61,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
         "univa.data.convert",
         "univa.data.validate",
         "univa.data.synthetic.__main__",
+        "univa.extract",
     ),
 )
 

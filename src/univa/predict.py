@@ -84,14 +84,41 @@ def trained_model(cfg: DictConfig, path: Path) -> TrainedModel:
 
 
 def predict_new_data(cfg: DictConfig, path: Path, output: Path) -> Path:
-    """Label the utterances of the folder `cfg.input` (new data, labels not needed)."""
+    """Label the utterances of `cfg.input`: a dataset folder (new data, labels not needed), or
+    recordings, extracted as the model's training data was."""
+    from univa.inference.recordings import is_recordings
+
     model = trained_model(cfg, path)
     print(f"thresholds: {model.thresholds.source}")
     device = "cpu" if cfg.trainer.get("accelerator") == "cpu" else None
     batch_size = cfg.dataset.get("batch_size")  # null (dataset: recorded): write_predictions'
     sizes = {} if batch_size is None else {"batch_size": int(batch_size)}
+    if is_recordings(cfg.input):
+        return predict_recordings(cfg, model, path, output, device, sizes)
     rows = model.write_predictions(cfg.input, output, device=device, split=cfg.split, **sizes)
     print(f"{rows} predictions of {cfg.input}: {output}")
+    return output
+
+
+def predict_recordings(
+    cfg: DictConfig,
+    model: TrainedModel,
+    path: Path,
+    output: Path,
+    device: str | None,
+    sizes: dict[str, int],
+) -> Path:
+    """Label the utterances of the recordings `cfg.input` (`univa.inference.recordings`)."""
+    from univa.inference.recordings import predict_recordings as predict_on
+
+    if cfg.split is not None:
+        raise UsageError(f"split={cfg.split}: recordings have no splits; leave split out")
+    table = predict_on(
+        model, cfg.input, where=str(path), transcripts=cfg.transcripts, device=device, **sizes
+    )
+    probs = [column for column in table.columns if column.startswith("prob_")]
+    write_csv(output, list(table.columns), table.round({c: 6 for c in probs}).values.tolist())
+    print(f"{len(table)} predictions of the recordings {cfg.input}: {output}")
     return output
 
 

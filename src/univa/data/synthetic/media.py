@@ -1,5 +1,6 @@
-"""Small synthetic recordings (speech-like audio, videos, audio files, broken files) written with
-numpy and PyAV, for the tests of the feature extractor: deterministic given a seed and fast."""
+"""Synthetic recordings written with numpy and PyAV (the `extract` extra): speech-like audio
+whose pitch can carry a label, videos with an audio track (or none) and audio files;
+deterministic given a seed, and fast, for the recordings flavour and the extractor's tests."""
 
 from __future__ import annotations
 
@@ -122,11 +123,4 @@ def write_audio(path: str | Path, audio: np.ndarray, sample_rate: int = 16000) -
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=sample_rate, layout="mono")
         _mux_audio(container, stream, audio)
-    return path
-
-
-def write_not_media(path: str | Path) -> Path:
-    """A file with a media suffix whose bytes are text, for the tests of bad input."""
-    path = Path(path)
-    path.write_text("this is not a recording\n" * 20)
     return path
