@@ -1,0 +1,94 @@
+"""From raw recordings to emotions (issue 22): the README's walkthrough as written, on synthetic
+recordings (mp4 videos and wav files, speech-like audio whose pitch and loudness carry the
+labels, transcripts whose words do too) with the tiny local text model: `univa.extract` ->
+`univa.train dataset=folder` on text and audio -> `univa.export` -> `univa.predict
+pretrained=... input=new_clip.mp4`; and a model of features univa cannot compute is refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from composing import compose_task
+from pretrained_folders import tiny_network, write_folder
+from univa.data.generic.check import training_problems, validate_dataset
+from univa.data.synthetic.recordings import LABELS, write_synthetic_recordings
+from univa.errors import UsageError
+from univa.export import export
+from univa.extract import main as extract_main
+from univa.predict import predict
+from univa.train import train
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def _cues(srt: Path) -> list[tuple[float, float]]:
+    """The (start, end) seconds of an SRT file's cues."""
+
+    def seconds(stamp: str) -> float:
+        hours, minutes, rest = stamp.split(":")
+        return int(hours) * 3600 + int(minutes) * 60 + float(rest.replace(",", "."))
+
+    lines = [line for line in srt.read_text().splitlines() if "-->" in line]
+    return [tuple(seconds(part.strip()) for part in line.split("-->")) for line in lines]
+
+
+@pytest.mark.slow
+def test_recordings_to_emotions_as_the_readme_says(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rec = write_synthetic_recordings(tmp_path / "rec", seed=3, size="tiny")
+    extract_main(
+        [f"input={rec / 'clips'}", f"transcripts={rec / 'transcripts.csv'}",
+         f"labels={rec / 'labels.csv'}", "out=clips_ds", "workers=2"]
+    )  # fmt: skip
+    data = tmp_path / "clips_ds"
+    assert validate_dataset(data) == [] and training_problems(data) == []
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["labels"] == list(LABELS) and manifest["modalities"] == {"audio": 1582}
+    assert manifest["features"]["audio"]["feature_set"] == "IS10"
+    assert not (tmp_path / "clips_ds.parts").exists()  # the parts are gone once written
+
+    cfg = compose_task(
+        "train", tmp_path, "dataset=folder", f"dataset.data_dir={data}", "text=roberta",
+        f"text.encoder={rec / 'text_model'}", "preset=synthetic_roberta",
+        "model.modalities=[text,audio]", "trainer.max_epochs=2",
+    )  # fmt: skip
+    train(cfg)
+    checkpoint = json.loads((tmp_path / "run" / "results.json").read_text())["best_checkpoint"]
+    model = export(Path(checkpoint), tmp_path / "my_model")
+    exported = json.loads((model / "config.json").read_text())
+    assert exported["features"]["audio"]["extractor"] == "openSMILE"
+
+    predict(compose_task("predict", tmp_path, f"pretrained={model}",
+                         f"input={rec / 'new_clip.mp4'}", "output=preds.csv"))  # fmt: skip
+    rows = _rows(tmp_path / "preds.csv")
+    cues = _cues(rec / "new_clip.srt")  # the subtitles beside the clip cut it
+    times = [float(r[key]) for r in rows for key in ("start", "end")]
+    assert times == pytest.approx([t for cue in cues for t in cue], abs=1e-3)
+    assert {r["recording"] for r in rows} == {"new_clip"}
+    for row in rows:
+        for label in LABELS:
+            assert 0.0 <= float(row[f"prob_{label}"]) <= 1.0
+            assert row[f"pred_{label}"] in {"0", "1"}
+
+
+def test_a_model_of_features_univa_cannot_compute_is_refused_on_recordings(
+    tmp_path: Path,
+) -> None:
+    """A model trained on vision (or audio of no known extractor) cannot be fed recordings:
+    one line saying so, before any recording is decoded."""
+    model = write_folder(tmp_path / "model", tiny_network(), data_settings={"dataset": "folder"})
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"never decoded")
+    cfg = compose_task(
+        "predict", tmp_path, f"pretrained={model}", f"input={clip}", "output=preds.csv"
+    )
+    with pytest.raises(UsageError, match=r"reads .*vision.*does not compute from recordings"):
+        predict(cfg)
+    assert not (tmp_path / "preds.csv").exists()
