@@ -216,23 +216,28 @@ def _label_index(table: LabelTable, parts: Mapping[str, Part]) -> dict[str, Labe
     return found
 
 
-def write_parts(job: Extraction, parts: Mapping[str, Part], labels: LabelTable | None) -> Path:
-    """The dataset `job.out` from the recordings' `parts`, labelled by `labels` and split."""
-    split_of = recording_splits(labels, parts, job.seed)
+def write_parts(
+    job: Extraction,
+    parts: Mapping[str, Part],
+    labels: LabelTable | None,
+    split_of: Mapping[str, str],
+) -> Path:
+    """The dataset `job.out` from the recordings' `parts`, labelled by `labels` and split as
+    `split_of` says (a recording it leaves out has no label row: its utterances too)."""
     index = _label_index(labels, parts) if labels is not None else None
     rows: dict[str, list[tuple[str, int, dict, object, LabelRow | None]]] = {}
     unlabelled = 0
     for recording in sorted(parts):
-        part = parts[recording]
-        for turn, (utterance, audio) in enumerate(zip(part.utterances, part.audio, strict=True)):
+        part, kept = parts[recording], []
+        for utterance, audio in zip(part.utterances, part.audio, strict=True):
             row = index.get(utterance["utt_id"]) if index is not None else None
-            if index is not None and row is None:
+            if recording not in split_of or (index is not None and row is None):
                 unlabelled += 1
-                continue
-            if recording in split_of:
-                rows.setdefault(split_of[recording], []).append(
-                    (recording, turn, utterance, audio, row)
-                )
+            else:
+                kept.append((utterance, audio, row))
+        if kept:
+            chosen = rows.setdefault(split_of[recording], [])
+            chosen += [(recording, turn, *entry) for turn, entry in enumerate(kept)]
     if unlabelled:
         warnings.warn(
             f"{unlabelled} utterances have no row in labels={job.labels}: left out", stacklevel=2
@@ -277,7 +282,7 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
     recordings = find_recordings(job.source)
     segments = recording_segments(job, recordings)
     labels = read_labels(job.labels, recordings, job.source) if job.labels else None
-    recording_splits(labels, recordings, job.seed)  # a recording in two splits: refused now
+    split_of = recording_splits(labels, recordings, job.seed)  # two splits: refused now
     parts = parts_folder(job.out)
     _claim_parts(parts, job.recipe)
     mine = _shard(recordings, job.shard)
@@ -299,7 +304,7 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
     for part in loaded.values():
         for warning in part.warnings:
             warnings.warn(warning, stacklevel=2)
-    out = write_parts(job, loaded, labels)
+    out = write_parts(job, loaded, labels, split_of)
     shutil.rmtree(parts, ignore_errors=True)
     report(f"wrote {out}: {len(loaded)} of {len(recordings)} recordings")
     return out
