@@ -22,6 +22,7 @@ TOOLS = (
     "univa.data.convert",
     "univa.data.validate",
     "univa.data.synthetic",
+    "univa.extract",
 )
 
 

@@ -2,12 +2,16 @@
 recordings (mp4 videos and wav files, speech-like audio whose pitch and loudness carry the
 labels, transcripts whose words do too) with the tiny local text model: `univa.extract` ->
 `univa.train dataset=folder` on text and audio -> `univa.export` -> `univa.predict
-pretrained=... input=new_clip.mp4`; and a model of features univa cannot compute is refused."""
+pretrained=... input=new_clip.mp4`, run by bash from the README itself; and a model of
+features univa cannot compute is refused."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +19,11 @@ import pytest
 from composing import compose_task
 from pretrained_folders import tiny_network, write_folder
 from univa.data.generic.check import training_problems, validate_dataset
-from univa.data.synthetic.recordings import LABELS, write_synthetic_recordings
+from univa.data.synthetic.recordings import LABELS
 from univa.errors import UsageError
-from univa.export import export
-from univa.extract import main as extract_main
 from univa.predict import predict
-from univa.train import train
+
+README = Path(__file__).parents[1] / "README.md"
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -39,34 +42,36 @@ def _cues(srt: Path) -> list[tuple[float, float]]:
     return [tuple(seconds(part.strip()) for part in line.split("-->")) for line in lines]
 
 
+def readme_walkthrough() -> str:
+    """The bash block of the README's section "From recordings to emotions"."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## From recordings to emotions", 1)[1]
+    return section.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
 @pytest.mark.slow
-def test_recordings_to_emotions_as_the_readme_says(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    rec = write_synthetic_recordings(tmp_path / "rec", seed=3, size="tiny")
-    extract_main(
-        [f"input={rec / 'clips'}", f"transcripts={rec / 'transcripts.csv'}",
-         f"labels={rec / 'labels.csv'}", "out=clips_ds", "workers=2"]
-    )  # fmt: skip
-    data = tmp_path / "clips_ds"
+def test_recordings_to_emotions_as_the_readme_says(tmp_path: Path) -> None:
+    """The README's commands, run as written by bash in an empty folder."""
+    script = "set -euo pipefail\n" + readme_walkthrough()
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=tmp_path,
+        env=os.environ | {"PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data, rec = tmp_path / "clips_ds", tmp_path / "recordings"
     assert validate_dataset(data) == [] and training_problems(data) == []
     manifest = json.loads((data / "manifest.json").read_text())
     assert manifest["labels"] == list(LABELS) and manifest["modalities"] == {"audio": 1582}
     assert manifest["features"]["audio"]["feature_set"] == "IS10"
     assert not (tmp_path / "clips_ds.parts").exists()  # the parts are gone once written
-
-    cfg = compose_task(
-        "train", tmp_path, "dataset=folder", f"dataset.data_dir={data}", "text=roberta",
-        f"text.encoder={rec / 'text_model'}", "preset=synthetic_roberta",
-        "model.modalities=[text,audio]", "trainer.max_epochs=2",
-    )  # fmt: skip
-    train(cfg)
-    checkpoint = json.loads((tmp_path / "run" / "results.json").read_text())["best_checkpoint"]
-    model = export(Path(checkpoint), tmp_path / "my_model")
-    exported = json.loads((model / "config.json").read_text())
+    exported = json.loads((tmp_path / "clips_model" / "config.json").read_text())
     assert exported["features"]["audio"]["extractor"] == "openSMILE"
 
-    predict(compose_task("predict", tmp_path, f"pretrained={model}",
-                         f"input={rec / 'new_clip.mp4'}", "output=preds.csv"))  # fmt: skip
     rows = _rows(tmp_path / "preds.csv")
     cues = _cues(rec / "new_clip.srt")  # the subtitles beside the clip cut it
     times = [float(r[key]) for r in rows for key in ("start", "end")]

@@ -21,7 +21,7 @@ def smile(recipe: Recipe) -> Any:
         raise UsageError(
             "univa.extract needs the opensmile package: pip install 'univa[extract]'"
         ) from None
-    feature_set = getattr(opensmile.FeatureSet, recipe.audio_feature_set, None)
+    feature_set = opensmile.FeatureSet.__members__.get(recipe.audio_feature_set)
     if feature_set is None:
         names = ", ".join(opensmile.FeatureSet.__members__)
         raise UsageError(f"audio_feature_set={recipe.audio_feature_set}: expected one of {names}")

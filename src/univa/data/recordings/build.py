@@ -23,6 +23,7 @@ from pathlib import Path
 
 from univa.constants import SPLITS
 from univa.data.generic.write import dataset_writer
+from univa.data.recordings.audio import smile
 from univa.data.recordings.media import find_recordings
 from univa.data.recordings.recipe import Recipe
 from univa.data.recordings.recording import (
@@ -283,6 +284,7 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
     segments = recording_segments(job, recordings)
     labels = read_labels(job.labels, recordings, job.source) if job.labels else None
     split_of = recording_splits(labels, recordings, job.seed)  # two splits: refused now
+    smile(job.recipe)  # an unknown feature set, or no openSMILE: refused before any part
     parts = parts_folder(job.out)
     _claim_parts(parts, job.recipe)
     mine = _shard(recordings, job.shard)

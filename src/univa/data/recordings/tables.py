@@ -186,6 +186,8 @@ def read_labels(path: Path, recordings: Mapping[str, Path], source: Path) -> Lab
     if not labels:
         raise InputError(f"{path}: needs a 0/1 column per label besides {list(KEY_COLUMNS)}")
     timed = "start" in header and "end" in header
+    if ("start" in header) != timed or ("end" in header) != timed:
+        raise InputError(f"{path}: has one of the columns start and end; give both or neither")
     read: list[LabelRow] = []
     for row, cells in enumerate(rows, start=2):
         where = f"{path}: row {row}"
