@@ -76,3 +76,5 @@ def test_whisper_base_transcribes_the_spoken_sentences(tmp_path: Path) -> None:
     )
     for word in ("lovely", "today", "sorry", "loss"):
         assert word in text
+    provenance = json.loads((out / "manifest.json").read_text())["features"]["text"]
+    assert provenance["feature_set"] == "whisper-base"  # the folder by its name: no local path

@@ -114,7 +114,13 @@ def predict_recordings(
     if cfg.split is not None:
         raise UsageError(f"split={cfg.split}: recordings have no splits; leave split out")
     table = predict_on(
-        model, cfg.input, where=str(path), transcripts=cfg.transcripts, device=device, **sizes
+        model,
+        cfg.input,
+        where=str(path),
+        transcripts=cfg.transcripts,
+        asr_model=cfg.asr_model,
+        device=device,
+        **sizes,
     )
     probs = [column for column in table.columns if column.startswith("prob_")]
     write_csv(output, list(table.columns), table.round({c: 6 for c in probs}).values.tolist())

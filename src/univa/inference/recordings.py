@@ -5,6 +5,7 @@ utterance, with the recording and the utterance's start and end beside the predi
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,8 +54,9 @@ def predict_recordings(
     model: TrainedModel,
     source: str | Path,
     *,
-    where: str,
+    where: str = "the model",
     transcripts: str | Path | None = None,
+    asr_model: str | None = None,
     workers: int | None = None,
     batch_size: int = 32,
     device: str | None = None,
@@ -62,10 +64,14 @@ def predict_recordings(
     """`model`'s predictions for the recordings `source` (a file or folder), one row per
     utterance: `utt_id`, `recording`, `start`, `end` (seconds), `prob_<label>`, `pred_<label>`.
     Utterances come from `transcripts`, subtitles beside a recording, or speech recognition
-    as the model's data had them; `where` names the model in messages."""
+    as the model's data had them (with `asr_model`, a name or local folder, when given: the
+    provenance names a local model by its folder's name alone); `where` names the model in
+    messages."""
     import pandas as pd
 
     recipe = model_recipe(model, where)
+    if asr_model is not None:
+        recipe = replace(recipe, asr_model=asr_model)
     with tempfile.TemporaryDirectory(prefix="univa-recordings-") as tmp:
         folder = Path(tmp) / "extracted"
         job = Extraction(

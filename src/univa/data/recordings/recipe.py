@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from univa.errors import UsageError
 
@@ -47,11 +48,11 @@ class Recipe:
             audio["frame_step"] = "0.01 s"
         if self.asr_model is None:
             text = {"extractor": TRANSCRIPT, "level": "utterance"}
-        else:
+        else:  # a local model folder by its name: provenance travels, paths do not
             text = {
                 "extractor": FASTER_WHISPER,
                 "version": versions.get("faster-whisper", "unknown"),
-                "feature_set": self.asr_model,
+                "feature_set": Path(self.asr_model).name or self.asr_model,
                 "level": "utterance",
             }
         return {"audio": audio, "text": text}
