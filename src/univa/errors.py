@@ -43,6 +43,10 @@ class RunFolderInUseError(InputError):
     """Another run owns the output folder (it holds that run's checkpoints, or it is running)."""
 
 
+class MediaError(InputError):
+    """A recording that cannot be decoded: not media, no audio track, an unsupported codec."""
+
+
 class CheckpointError(InputError):
     """The checkpoint to resume from is missing, damaged or not a univa training checkpoint."""
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from recording_clips import write_clip
 
-from univa.data.recordings.media import MediaError, decode_audio, find_recordings
+from univa.data.recordings.media import decode_audio, find_recordings
 from univa.data.synthetic.media import write_video
-from univa.errors import InputError
+from univa.errors import InputError, MediaError
 
 
 def test_a_file_is_one_recording_named_by_its_stem(tmp_path: Path) -> None:

@@ -6,15 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from univa.errors import InputError
+from univa.errors import InputError, MediaError
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm")
 AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".opus")
 MEDIA_SUFFIXES = frozenset((*VIDEO_SUFFIXES, *AUDIO_SUFFIXES))
-
-
-class MediaError(InputError):
-    """A recording that cannot be decoded: not media, no audio track, an unsupported codec."""
 
 
 def is_media(path: Path) -> bool:
