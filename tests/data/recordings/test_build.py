@@ -31,7 +31,7 @@ from univa.data.recordings import build
 from univa.data.recordings.build import parts_folder, run_extraction
 from univa.data.recordings.recipe import Recipe
 from univa.data.synthetic.media import write_video
-from univa.errors import InputError, UsageError
+from univa.errors import InputError, OutputWriteError, UsageError
 
 RECORDINGS = ["a", "b", "d", "sub/c"]
 
@@ -308,3 +308,19 @@ def test_frame_level_features_make_a_sequence_dataset(corpus: Path) -> None:
     lengths = test.masks["audio"].sum(axis=1)
     assert test.features["audio"].shape[1] == lengths.max() > 1
     assert len(set(lengths.tolist())) > 1  # ragged: one row per 10 ms of each utterance
+
+
+def test_a_disk_that_cannot_take_a_part_stops_the_extraction(tmp_path: Path, monkeypatch) -> None:
+    """Writing a part failing (a full disk) is no reason to skip a recording and go on: the
+    run stops with that error, no recording is counted as skipped, no dataset appears."""
+    root = write_corpus(tmp_path)
+    calls: list[str] = []
+
+    def full_disk(part, path: Path) -> None:
+        calls.append(path.name)
+        raise OutputWriteError(f"cannot write {path}: No space left on device")
+
+    monkeypatch.setattr(build, "save_part", full_disk)
+    with pytest.raises(OutputWriteError, match="No space left"):
+        run_extraction(job(root), report=lambda _: None)
+    assert len(calls) == 1 and not (root / "data").exists()

@@ -45,8 +45,9 @@ from univa.data.recordings.tables import (
     recording_splits,
     sidecar_subtitles,
 )
-from univa.errors import InputError, UsageError
+from univa.errors import InputError, OutputWriteError, UsageError
 from univa.files import holds_something
+from univa.safe_json import read_json
 
 RECIPE_FILE = "recipe.json"
 EXTRACTORS = ("opensmile", "faster-whisper", "av")
@@ -89,19 +90,22 @@ def extractor_versions() -> dict[str, str]:
 
 
 def _claim_parts(parts: Path, recipe: Recipe) -> None:
-    """Create `parts` for `recipe`, or check that the parts already there were extracted with it."""
+    """Create `parts` for `recipe`, or check that the parts already there were extracted with
+    it; of shards starting together, the first to write the record sets it for all."""
     wanted = asdict(recipe)
     record = parts / RECIPE_FILE
-    if record.is_file():
-        kept = json.loads(record.read_text(encoding="utf-8"))
-        if kept != wanted:
-            raise UsageError(
-                f"{parts} holds recordings extracted with {kept}, not {wanted}: use the same "
-                "options to resume, or remove that folder"
-            )
-        return
     parts.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(wanted), encoding="utf-8")
+    try:
+        with record.open("x", encoding="utf-8") as file:
+            file.write(json.dumps(wanted))
+        return
+    except FileExistsError:
+        kept = read_json(record)
+    if kept != wanted:
+        raise UsageError(
+            f"{parts} holds recordings extracted with {kept}, not {wanted}: use the same "
+            "options to resume, or remove that folder"
+        )
 
 
 def recording_segments(
@@ -130,10 +134,10 @@ def _extract_into(
     recording: str, media: Path, recipe: Recipe, segments: list[Segment] | None, path: Path
 ) -> str | None:
     """A worker's task: extract and save one recording's part; why it was skipped, or None.
-    A problem of the recording is a skip; a problem of the options (`UsageError`) stops all."""
+    A problem of the recording is a skip; one of the options or of writing stops all."""
     try:
         save_part(extract_recording(recording, media, recipe, segments), path)
-    except UsageError:
+    except (UsageError, OutputWriteError):  # the options, or the disk: no use going on
         raise
     except InputError as error:
         return str(error)
@@ -177,10 +181,14 @@ def extract_parts(
         # spawn: a fresh interpreter per worker, nothing of the parent's threads inherited
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(_extract_into, *task): r for r, task in tasks.items()}
-            for future in as_completed(futures):
-                if (why := future.result()) is not None:
-                    skipped[futures[future]] = why
-                advance()
+            try:
+                for future in as_completed(futures):
+                    if (why := future.result()) is not None:
+                        skipped[futures[future]] = why
+                    advance()
+            except BaseException:  # a stopping error, or Ctrl-C: drop the recordings not begun
+                pool.shutdown(cancel_futures=True)
+                raise
     return skipped
 
 
