@@ -5,6 +5,7 @@ to the same dataset as one run; a bad recording skipped with a warning, the rest
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -324,3 +325,39 @@ def test_a_disk_that_cannot_take_a_part_stops_the_extraction(tmp_path: Path, mon
     with pytest.raises(OutputWriteError, match="No space left"):
         run_extraction(job(root), report=lambda _: None)
     assert len(calls) == 1 and not (root / "data").exists()
+
+
+CRASHING_DECODER = """
+import os
+from univa.data.recordings import recording
+
+_decode = recording.decode_audio
+
+
+def _crash_on_hostile(path, rate):
+    if path.name.startswith("hostile"):
+        os._exit(139)  # as a decoder dying of a segmentation fault would
+    return _decode(path, rate)
+
+
+recording.decode_audio = _crash_on_hostile
+"""
+
+
+@pytest.mark.slow
+def test_a_recording_that_kills_its_worker_is_skipped_and_the_rest_extracted(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A hostile file that kills the process decoding it (every spawned worker loads the
+    crashing decoder through sitecustomize) is skipped and named; univa and every other
+    recording carry on."""
+    root = write_corpus(tmp_path)
+    write_clip(root / "clips" / "hostile.wav", 1.0)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(CRASHING_DECODER)
+    monkeypatch.setenv("PYTHONPATH", f"{hooks}:{os.environ.get('PYTHONPATH', '')}")
+    with pytest.warns(UserWarning, match=r"hostile\.wav: the process extracting it died"):
+        out = run_extraction(job(root, workers=2), report=lambda _: None)
+    extracted = {row["dialogue_id"] for row in rows(out)}
+    assert extracted == set(RECORDINGS)

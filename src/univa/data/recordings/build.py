@@ -15,6 +15,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -160,35 +161,63 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
         yield lambda: bar.advance(task)
 
 
+Task = tuple[str, Path, Recipe, "list[Segment] | None", Path]
+
+
+def _in_pool(
+    tasks: Mapping[str, Task], workers: int, done: Callable[[str, str | None], None]
+) -> None:
+    """Run `tasks` in `workers` spawned processes, calling `done(recording, why_skipped)` as each
+    ends. A worker that dies (a decoder crashing on a hostile file) breaks the pool: the
+    recordings it left unfinished are then run one per fresh process, so that the one that
+    kills its process is skipped, named, and the others still extracted."""
+    unfinished = dict(tasks)
+    # spawn: a fresh interpreter per worker, nothing of the parent's threads inherited
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_extract_into, *task): r for r, task in tasks.items()}
+        try:
+            for future in as_completed(futures):
+                recording = futures[future]
+                done(recording, future.result())
+                del unfinished[recording]
+        except BrokenProcessPool:
+            pass
+        except BaseException:  # a stopping error, or Ctrl-C: drop the recordings not begun
+            pool.shutdown(cancel_futures=True)
+            raise
+    for recording, task in unfinished.items():
+        if is_done(task[4]):  # finished before the pool broke, not yet reported
+            done(recording, None)
+        elif len(tasks) == 1:
+            done(recording, f"{task[1]}: the process extracting it died (a decoder crash?)")
+        else:
+            _in_pool({recording: task}, 1, done)
+
+
 def extract_parts(
     todo: Mapping[str, Path],
     segments: Mapping[str, list[Segment] | None],
     recipe: Recipe,
     parts: Path,
-    workers: int,
+    workers: int | None,
 ) -> dict[str, str]:
-    """Extract the recordings `todo` into `parts`, `workers` processes at a time; returns the
-    skipped ones, recording -> why."""
+    """Extract the recordings `todo` into `parts` in `workers` processes (None: one per CPU
+    core, at most one per recording), or in this process for `workers=1`; returns the skipped
+    ones, recording -> why."""
     skipped: dict[str, str] = {}
     tasks = {r: (r, todo[r], recipe, segments[r], parts / part_key(r)) for r in todo}
     with _progress(len(tasks)) as advance:
-        if workers <= 1:
+
+        def done(recording: str, why: str | None) -> None:
+            if why is not None:
+                skipped[recording] = why
+            advance()
+
+        if workers == 1:
             for recording, task in tasks.items():
-                if (why := _extract_into(*task)) is not None:
-                    skipped[recording] = why
-                advance()
-            return skipped
-        # spawn: a fresh interpreter per worker, nothing of the parent's threads inherited
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_extract_into, *task): r for r, task in tasks.items()}
-            try:
-                for future in as_completed(futures):
-                    if (why := future.result()) is not None:
-                        skipped[futures[future]] = why
-                    advance()
-            except BaseException:  # a stopping error, or Ctrl-C: drop the recordings not begun
-                pool.shutdown(cancel_futures=True)
-                raise
+                done(recording, _extract_into(*task))
+        elif tasks:
+            _in_pool(tasks, workers or min(os.cpu_count() or 1, len(tasks)), done)
     return skipped
 
 
@@ -297,10 +326,9 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
     _claim_parts(parts, job.recipe)
     mine = _shard(recordings, job.shard)
     todo = {r: p for r, p in mine.items() if not is_done(parts / part_key(r))}
-    workers = job.workers or min(os.cpu_count() or 1, max(1, len(todo)))
     if len(todo) < len(mine):
         report(f"resuming: {len(mine) - len(todo)} of {len(mine)} recordings already extracted")
-    skipped = extract_parts(todo, segments, job.recipe, parts, workers)
+    skipped = extract_parts(todo, segments, job.recipe, parts, job.workers)
     for why in skipped.values():
         warnings.warn(f"skipped: {why}", stacklevel=2)
     done = {r: parts / part_key(r) for r in mine if is_done(parts / part_key(r))}
