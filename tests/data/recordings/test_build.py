@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
+import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -361,3 +366,55 @@ def test_a_recording_that_kills_its_worker_is_skipped_and_the_rest_extracted(
         out = run_extraction(job(root, workers=2), report=lambda _: None)
     extracted = {row["dialogue_id"] for row in rows(out)}
     assert extracted == set(RECORDINGS)
+
+
+def live_in_group(group: int) -> list[int]:
+    """The processes of process group `group` that are alive (zombies not counted)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_in_one_line_and_the_same_command_resumes(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while workers extract:
+    one line saying how many recordings are kept, no worker left running; the same command
+    again writes the dataset a single run writes."""
+    root = write_corpus(tmp_path)
+    for index in range(12):  # enough recordings that the interrupt lands mid-way
+        write_clip(root / "clips" / f"extra{index}.wav", 1.0, seed=index)
+    command = [
+        sys.executable, "-m", "univa.extract", f"input={root / 'clips'}", "out=data",
+        f"transcripts={root / 'transcripts.csv'}", f"labels={root / 'labels.csv'}",
+        "workers=2", "name=clips",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=root, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    parts = parts_folder(root / "data")
+    deadline = time.monotonic() + 60
+    while not any(p.name != "recipe.json" for p in parts.glob("*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert re.fullmatch(
+        r"univa\.extract: error: extraction interrupted: \d+ of 16 recordings are kept in "
+        r"data\.parts; the same command again resumes\n",
+        stderr,
+    ), stderr
+    deadline = time.monotonic() + 10
+    while live_in_group(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live_in_group(process.pid) == []  # the workers are gone with it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the extra clips have no labels: left out, warned
+        run_extraction(job(root), report=lambda _: None)
+        run_extraction(job(root, out="in_one_run"), report=lambda _: None)
+    assert folder_bytes(root / "data") == folder_bytes(root / "in_one_run")

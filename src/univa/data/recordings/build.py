@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -46,7 +47,7 @@ from univa.data.recordings.tables import (
     recording_splits,
     sidecar_subtitles,
 )
-from univa.errors import InputError, OutputWriteError, UsageError
+from univa.errors import InputError, InterruptedRunError, OutputWriteError, UsageError
 from univa.files import holds_something
 from univa.safe_json import read_json
 
@@ -164,6 +165,11 @@ def _progress(total: int) -> Iterator[Callable[[], None]]:
 Task = tuple[str, Path, Recipe, "list[Segment] | None", Path]
 
 
+def _leave_ctrl_c_to_the_parent() -> None:
+    """A worker prints nothing on Ctrl-C: the parent stops the workers and says how to resume."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _in_pool(
     tasks: Mapping[str, Task], workers: int, done: Callable[[str, str | None], None]
 ) -> None:
@@ -173,7 +179,8 @@ def _in_pool(
     kills its process is skipped, named, and the others still extracted."""
     unfinished = dict(tasks)
     # spawn: a fresh interpreter per worker, nothing of the parent's threads inherited
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    context = get_context("spawn")
+    with ProcessPoolExecutor(workers, context, initializer=_leave_ctrl_c_to_the_parent) as pool:
         futures = {pool.submit(_extract_into, *task): r for r, task in tasks.items()}
         try:
             for future in as_completed(futures):
@@ -182,8 +189,12 @@ def _in_pool(
                 del unfinished[recording]
         except BrokenProcessPool:
             pass
-        except BaseException:  # a stopping error, or Ctrl-C: drop the recordings not begun
-            pool.shutdown(cancel_futures=True)
+        except BaseException as error:  # a stopping error, or Ctrl-C: stop (parts are whole)
+            if isinstance(error, KeyboardInterrupt):  # a second Ctrl-C would cut the clean-up
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for process in list(pool._processes.values()):  # no public way to stop them at once
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
             raise
     for recording, task in unfinished.items():
         if is_done(task[4]):  # finished before the pool broke, not yet reported
@@ -328,7 +339,14 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
     todo = {r: p for r, p in mine.items() if not is_done(parts / part_key(r))}
     if len(todo) < len(mine):
         report(f"resuming: {len(mine) - len(todo)} of {len(mine)} recordings already extracted")
-    skipped = extract_parts(todo, segments, job.recipe, parts, job.workers)
+    try:
+        skipped = extract_parts(todo, segments, job.recipe, parts, job.workers)
+    except KeyboardInterrupt:
+        kept = sum(is_done(parts / part_key(r)) for r in mine)
+        raise InterruptedRunError(
+            f"extraction interrupted: {kept} of {len(mine)} recordings are kept in {parts}; "
+            "the same command again resumes"
+        ) from None
     for why in skipped.values():
         warnings.warn(f"skipped: {why}", stacklevel=2)
     done = {r: parts / part_key(r) for r in mine if is_done(parts / part_key(r))}
