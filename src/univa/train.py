@@ -122,6 +122,8 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     datamodule = build_datamodule(cfg)
     modalities = cfg.model.modalities
     spec = network_inputs(datamodule.data_spec, None if modalities is None else list(modalities))
+    if cfg.model.get("standardize"):  # the training split's statistics go with the network
+        spec["feature_stats"] = datamodule.feature_statistics(list(cfg.model.standardize))
     # after the data is read and checked: an error in it is the one line a failed run prints
     if "LOCAL_RANK" not in os.environ:  # once, in the launching process
         print_config_tree(cfg)

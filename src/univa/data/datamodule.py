@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, DistributedSampler, Sampler, SequentialSampler
 
-from univa.constants import SPLITS, Batch, is_glove, va_key
+from univa.constants import SPLITS, Batch, is_glove, mask_key, va_key
 from univa.data.dataset import EmotionDataset, collate_shared, collate_trimmed, share_dialogues
 from univa.data.options import DataOptions
 from univa.data.records import DEFAULT_THRESHOLD_TUNING, DatasetRecord
@@ -109,6 +109,20 @@ class UniVADataModule(L.LightningDataModule):
             "modalities": list(self.modalities),
             "label_va": None if self.label_va is None else dict(self.label_va),
         }
+
+    def feature_statistics(self, modalities: list[str]) -> dict[str, dict[str, list[float]]]:
+        """Per modality, each feature's mean and std over the real steps of the train split,
+        for `model.standardize` (a constant feature's std is 1: it becomes 0)."""
+        train = self._dataset("train").tensors
+        stats = {}
+        for modality in modalities:
+            if modality not in train:
+                raise InputError(
+                    f"model.standardize: the dataset has no {modality} features "
+                    f"(it has {', '.join(self.input_dims) or 'none'})"
+                )
+            stats[modality] = feature_moments(train[modality], train[mask_key(modality)])
+        return stats
 
     def _dataset(self, split: str) -> EmotionDataset:
         if not self.datasets:
@@ -209,3 +223,27 @@ class UniVADataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._eval_loader("test")
+
+
+def feature_moments(
+    features: torch.Tensor, mask: torch.Tensor, rows: int = 1024
+) -> dict[str, list[float]]:
+    """Mean and std of each of the (N, L, D) `features`' D columns over the steps `mask`
+    (N, L) marks real, summed in float64 `rows` utterances at a time (the features may be a
+    memory map larger than memory)."""
+    width = features.shape[-1]
+    count = torch.zeros((), dtype=torch.float64)
+    total = torch.zeros(width, dtype=torch.float64)
+    squares = torch.zeros(width, dtype=torch.float64)
+    for start in range(0, features.shape[0], rows):
+        real = mask[start : start + rows].bool()
+        values = features[start : start + rows][real].double()
+        count += values.shape[0]
+        total += values.sum(0)
+        squares += (values * values).sum(0)
+    if count == 0:
+        raise InputError("model.standardize: the train split has no feature steps")
+    mean = total / count
+    std = (squares / count - mean * mean).clamp_min(0).sqrt()
+    std = torch.where(std > 1e-6 * (1 + mean.abs()), std, torch.ones_like(std))
+    return {"mean": mean.tolist(), "std": std.tolist()}

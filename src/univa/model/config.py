@@ -35,12 +35,20 @@ class NetworkOptions:
     label_prior: bool = False
     # torch.compile the forward function (by the Lightning module; state-dict keys stay the same)
     compile: bool = False
+    # modalities whose features the network standardises per feature with the training split's
+    # mean and std (docs/method.md §2.6; not in the paper): e.g. [audio] for openSMILE features
+    standardize: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modalities or [] if m not in MODALITIES]
         if unknown or not self.modalities:
             raise InputError(
                 f"model.modalities must be a non-empty subset of {MODALITIES}, got {self.modalities}"
+            )
+        unknown = [m for m in self.standardize if m not in (self.modalities or MODALITIES)]
+        if unknown:
+            raise InputError(
+                f"model.standardize must name modalities the model reads, got {self.standardize}"
             )
         if self.loss_mode not in LOSS_MODES:
             raise InputError(f"model.loss_mode must be one of {LOSS_MODES}, got {self.loss_mode!r}")
@@ -72,6 +80,8 @@ class UniVAConfig(NetworkOptions):
     text_encoder: str = GLOVE
     # each label's (valence, arousal) for the label prior; None: the built-in table
     label_va: dict[str, list[float]] | None = None
+    # per `standardize` modality, the training split's per-feature "mean" and "std"
+    feature_stats: dict[str, dict[str, list[float]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.labels or len(set(self.labels)) != len(self.labels):
@@ -96,6 +106,26 @@ class UniVAConfig(NetworkOptions):
                     raise InputError(
                         f"model.{name} has no entry for modality {modality!r}: {table}"
                     )
+        self._check_feature_stats(feature_modalities)
+
+    def _check_feature_stats(self, feature_modalities: list[str]) -> None:
+        """Each standardised modality is one of features, with a mean and a positive std per
+        feature of its width."""
+        stats = self.feature_stats or {}
+        for modality in self.standardize:
+            if modality not in feature_modalities:
+                raise InputError(
+                    f"model.standardize: {modality} is read by the PLM as text, not as features"
+                )
+            moments = stats.get(modality, {})
+            width = self.input_dims[modality]
+            if [len(moments.get(k, [])) for k in ("mean", "std")] != [width, width]:
+                raise InputError(
+                    f"model.standardize: {modality} needs the training split's mean and std "
+                    f"of its {width} features (univa.train computes them), got {list(moments)}"
+                )
+            if min(moments["std"]) <= 0:
+                raise InputError(f"model.feature_stats: the std of {modality} must be > 0")
 
     @property
     def num_labels(self) -> int:

@@ -29,6 +29,20 @@ class UniVAOutput(_Output, total=False):
     log_probs: torch.Tensor  # (B, C) log-softmax of the logits
 
 
+class Standardize(nn.Module):
+    """(x - mean) / std per feature, padded steps kept at 0; the statistics come with the
+    config (non-persistent buffers), so the state dict is the paper's network's."""
+
+    def __init__(self, mean: list[float], std: list[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32), persistent=False)
+
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        scaled = (features - self.mean.to(features.dtype)) / self.std.to(features.dtype)
+        return scaled * mask.unsqueeze(-1).to(features.dtype)
+
+
 class UniVA(nn.Module):
     """Takes a `Batch` (docs/api.md §1.3) and returns logits, probabilities, predictions, features.
 
@@ -48,6 +62,9 @@ class UniVA(nn.Module):
         self.classifier = nn.Sequential(
             nn.Linear(len(config.modalities) * config.hidden_size, config.num_labels),
             nn.Dropout(config.final_dropout),
+        )
+        self.standardizers = nn.ModuleDict(
+            {m: Standardize(**(config.feature_stats or {})[m]) for m in config.standardize}
         )
         if config.label_prior:
             self.label_similarity = nn.Parameter(label_similarity(config.labels, config.label_va))
@@ -90,7 +107,10 @@ class UniVA(nn.Module):
                 batch.get("dialogue_rows"),
                 batch.get("row_dialogue"),
             )
-        return encoder(batch[modality], batch[mask_key(modality)])
+        features, mask = batch[modality], batch[mask_key(modality)]
+        if modality in self.standardizers:
+            features = self.standardizers[modality](features, mask)
+        return encoder(features, mask)
 
     def forward(self, batch: Batch) -> UniVAOutput:
         features = {modality: self.encode(modality, batch) for modality in self.config.modalities}
