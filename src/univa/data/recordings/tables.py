@@ -64,18 +64,24 @@ def _seconds(path: Path, row: int, column: str, value: str | None) -> float:
     return seconds
 
 
-def _recording_of(
-    path: Path, row: int, name: str | None, recordings: Mapping[str, Path], source: Path
-) -> str:
-    """The recording a table's `file` cell names: its id or its path relative to the input."""
-    name = (name or "").strip()
+def _names(recordings: Mapping[str, Path], source: Path) -> dict[str, str]:
+    """What a table's `file` cell may say -> the recording: its id, or its path relative to
+    the input (a single file: its name)."""
+    names = {}
     for recording, file in recordings.items():
-        if name in (
-            recording,
-            file.name if file == source else file.relative_to(source).as_posix(),
-        ):
-            return recording
-    raise InputError(f"{path}: row {row}: file {name!r} is not a recording of input={source}")
+        names[recording] = recording
+        names[file.name if file == source else file.relative_to(source).as_posix()] = recording
+    return names
+
+
+def _recording_of(
+    path: Path, row: int, name: str | None, names: Mapping[str, str], source: Path
+) -> str:
+    """The recording a table's `file` cell names (`_names`)."""
+    recording = names.get((name or "").strip())
+    if recording is None:
+        raise InputError(f"{path}: row {row}: file {name!r} is not a recording of input={source}")
+    return recording
 
 
 def read_transcripts(
@@ -83,9 +89,10 @@ def read_transcripts(
 ) -> dict[str, list[Segment]]:
     """Recording -> its segments in time order, from a CSV with `file, start, end, text`."""
     _, rows = _rows(path, TRANSCRIPT_COLUMNS)
+    names = _names(recordings, source)
     segments: dict[str, list[Segment]] = {}
     for row, cells in enumerate(rows, start=2):  # row 1 is the header
-        recording = _recording_of(path, row, cells["file"], recordings, source)
+        recording = _recording_of(path, row, cells["file"], names, source)
         start = _seconds(path, row, "start", cells["start"])
         end = _seconds(path, row, "end", cells["end"])
         if end <= start:
@@ -186,6 +193,7 @@ def read_labels(path: Path, recordings: Mapping[str, Path], source: Path) -> Lab
     if not labels:
         raise InputError(f"{path}: needs a 0/1 column per label besides {list(KEY_COLUMNS)}")
     timed = "start" in header and "end" in header
+    names = _names(recordings, source)
     if ("start" in header) != timed or ("end" in header) != timed:
         raise InputError(f"{path}: has one of the columns start and end; give both or neither")
     read: list[LabelRow] = []
@@ -201,7 +209,7 @@ def read_labels(path: Path, recordings: Mapping[str, Path], source: Path) -> Lab
             raise InputError(f"{where}: split must be one of {list(SPLITS)}, got {split!r}")
         read.append(
             LabelRow(
-                recording=_recording_of(path, row, cells["file"], recordings, source),
+                recording=_recording_of(path, row, cells["file"], names, source),
                 start=_seconds(path, row, "start", cells["start"]) if timed else None,
                 end=_seconds(path, row, "end", cells["end"]) if timed else None,
                 utt_id=(cells.get("utt_id") or "").strip() or None,
