@@ -173,6 +173,27 @@ def test_shards_then_a_merge_run_write_the_one_run_dataset(
     assert not parts_folder(out).exists()
 
 
+def test_a_part_of_an_edited_transcript_or_a_replaced_file_is_extracted_again(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts left by a shard run are reused only while what they were made of is unchanged:
+    a recording whose transcript text was corrected, or whose file was replaced, is extracted
+    again, and the dataset holds the new text, not the stale part's."""
+    calls = counting(monkeypatch)
+    assert run_extraction(job(corpus, shard=(0, 1)), report=lambda _: None) is None
+    assert sorted(calls) == RECORDINGS
+    cut = transcript_rows()
+    assert cut[0][:2] == ["a.mp4", 0.1]
+    cut[0][3] = "corrected words"
+    write_csv(corpus / "transcripts.csv", ["file", "start", "end", "text"], cut)
+    write_clip(corpus / "clips" / "b.wav", 1.5, seed=9)  # the same name, other audio
+    calls.clear()
+    out = run_extraction(job(corpus), report=lambda _: None)
+    assert sorted(calls) == ["a", "b"]
+    texts = {row["utt_id"]: row["text"] for row in rows(out)}
+    assert texts["a[0]"] == "corrected words"
+
+
 def test_parts_made_with_another_recipe_are_refused(corpus: Path) -> None:
     run_extraction(job(corpus, shard=(0, 2)), report=lambda _: None)
     frames = Recipe("eGeMAPSv02", "frame", 16000, None)

@@ -209,14 +209,14 @@ def extract_parts(
     todo: Mapping[str, Path],
     segments: Mapping[str, list[Segment] | None],
     recipe: Recipe,
-    parts: Path,
+    paths: Mapping[str, Path],
     workers: int | None,
 ) -> dict[str, str]:
-    """Extract the recordings `todo` into `parts` in `workers` processes (None: one per CPU
-    core, at most one per recording), or in this process for `workers=1`; returns the skipped
-    ones, recording -> why."""
+    """Extract the recordings `todo` into their part folders `paths` in `workers` processes
+    (None: one per CPU core, at most one per recording), or in this process for `workers=1`;
+    returns the skipped ones, recording -> why."""
     skipped: dict[str, str] = {}
-    tasks = {r: (r, todo[r], recipe, segments[r], parts / part_key(r)) for r in todo}
+    tasks = {r: (r, todo[r], recipe, segments[r], paths[r]) for r in todo}
     with _progress(len(tasks)) as advance:
 
         def done(recording: str, why: str | None) -> None:
@@ -336,20 +336,21 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
     parts = parts_folder(job.out)
     _claim_parts(parts, job.recipe)
     mine = _shard(recordings, job.shard)
-    todo = {r: p for r, p in mine.items() if not is_done(parts / part_key(r))}
+    paths = {r: parts / part_key(r, media, segments[r]) for r, media in mine.items()}
+    todo = {r: media for r, media in mine.items() if not is_done(paths[r])}
     if len(todo) < len(mine):
         report(f"resuming: {len(mine) - len(todo)} of {len(mine)} recordings already extracted")
     try:
-        skipped = extract_parts(todo, segments, job.recipe, parts, job.workers)
+        skipped = extract_parts(todo, segments, job.recipe, paths, job.workers)
     except KeyboardInterrupt:
-        kept = sum(is_done(parts / part_key(r)) for r in mine)
+        kept = sum(is_done(path) for path in paths.values())
         raise InterruptedRunError(
             f"extraction interrupted: {kept} of {len(mine)} recordings are kept in {parts}; "
             "the same command again resumes"
         ) from None
     for why in skipped.values():
         warnings.warn(f"skipped: {why}", stacklevel=2)
-    done = {r: parts / part_key(r) for r in mine if is_done(parts / part_key(r))}
+    done = {r: path for r, path in paths.items() if is_done(path)}
     if job.shard is not None:
         report(
             f"shard {job.shard[0]}/{job.shard[1]}: {len(done)} of {len(mine)} recordings in "

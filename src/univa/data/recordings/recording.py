@@ -39,10 +39,15 @@ class Part:
     left_out: list[dict] = field(default_factory=list)  # id, start, end of each left out
 
 
-def part_key(recording: str) -> str:
-    """A file name for `recording`'s part: readable, and unique by a hash of the id."""
-    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", recording)[:60]
-    return f"{readable}-{hashlib.sha256(recording.encode()).hexdigest()[:12]}"
+def part_key(recording: str, media: Path, segments: list[Segment] | None) -> str:
+    """A file name for `recording`'s part: readable, and unique by a hash of what the part is
+    made of (the id, the media file, its size and time, the segments given), so that a part
+    of a replaced file, another input folder or an edited transcript is never taken for done."""
+    stat = media.stat()
+    made_of = [recording, str(media.resolve()), stat.st_size, stat.st_mtime_ns]
+    made_of.append(None if segments is None else [(s.start, s.end, s.text) for s in segments])
+    digest = hashlib.sha256(json.dumps(made_of).encode()).hexdigest()[:16]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', recording)[:60]}-{digest}"
 
 
 def _segments(recording: Path, signal: np.ndarray, recipe: Recipe, given: list[Segment] | None):
