@@ -43,6 +43,13 @@ def test_a_local_speech_model_travels_by_its_folder_name() -> None:
     [
         {"extractor": "COVAREP", "feature_set": "COVAREP", "level": "frame"},
         {"extractor": "openSMILE", "feature_set": "IS10", "level": "segment"},
+        {"extractor": "openSMILE", "feature_set": "IS10", "level": "utterance"},  # rate?
+        {
+            "extractor": "openSMILE",
+            "feature_set": "IS10",
+            "level": "utterance",
+            "sample_rate": "16 kHz",
+        },
         {},
     ],
 )

@@ -62,18 +62,24 @@ class Recipe:
         """The recipe that produced `features` (a manifest's or a model's provenance); refuses
         features univa does not compute, naming `where` they were declared."""
         audio = dict(features.get("audio") or {})
-        if audio.get("extractor") != OPENSMILE or audio.get("level") not in LEVELS:
+        known = (
+            audio.get("extractor") == OPENSMILE
+            and audio.get("level") in LEVELS
+            and audio.get("feature_set")
+            and str(audio.get("sample_rate", "")).isdigit()
+        )
+        if not known:
             said = ", ".join(f"{k} {v}" for k, v in audio.items()) or "no provenance"
             raise UsageError(
                 f"{where}: the model's audio features ({said}) are not ones univa.extract "
-                "computes (openSMILE functionals or frame descriptors); it cannot be used on "
-                "recordings"
+                "computes (openSMILE functionals or frame descriptors of a named feature set "
+                "at a known sample rate); it cannot be used on recordings"
             )
         text = dict(features.get("text") or {})
         asr = text.get("feature_set") if text.get("extractor") == FASTER_WHISPER else None
         return cls(
-            audio_feature_set=audio.get("feature_set", ""),
+            audio_feature_set=audio["feature_set"],
             audio_level=audio["level"],
-            sample_rate=int(audio.get("sample_rate", "0")),
+            sample_rate=int(audio["sample_rate"]),
             asr_model=asr,
         )
