@@ -38,6 +38,7 @@ FLOW: tuple[tuple[str, ...], ...] = (
         "univa.custom_code",
         "univa.label_prior",
         "univa.lazy",
+        "univa.progress",
     ),
     # the data's core: options, records, VA, datasets, samplers, tokenisation, the base data module
     ("univa.distributed", "univa.data"),

@@ -10,9 +10,8 @@ unlabelled data, a dataset folder or in-memory arrays and a table, one batch at 
 from __future__ import annotations
 
 import csv
-import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from univa.files import atomic_write
 from univa.model import UniVA, UniVAConfig
 from univa.model.finite import refuse_non_finite_probabilities
 from univa.model.thresholds import Thresholds
+from univa.progress import progress_bar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,7 +181,7 @@ class TrainedModel:
         written = 0
         with (
             atomic_write(Path(output), "w", replace=False, newline="", encoding="utf-8") as file,
-            _progress(total) as advance,
+            progress_bar(total, "predicting") as advance,
         ):
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(self._columns(splits))
@@ -214,17 +214,3 @@ def _as_folder(data, table, features, lengths, masks) -> Iterator[Path]:
     split |= {"lengths": dict(lengths or {}), "masks": dict(masks or {})}
     with tempfile.TemporaryDirectory(prefix="univa-predict-") as tmp:
         yield write_dataset(Path(tmp) / "input", {"name": "in-memory"}, {IN_MEMORY_SPLIT: split})
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """`advance(rows)` of a rich progress bar of `total` utterances on a terminal; else silent."""
-    if not sys.stderr.isatty():
-        yield lambda rows: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("predicting", total=total)
-        yield lambda rows: bar.advance(task, rows)

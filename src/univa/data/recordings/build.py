@@ -12,12 +12,10 @@ import json
 import os
 import shutil
 import signal
-import sys
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing import get_context
@@ -49,6 +47,7 @@ from univa.data.recordings.tables import (
 )
 from univa.errors import InputError, InterruptedRunError, OutputWriteError, UsageError
 from univa.files import holds_something
+from univa.progress import progress_bar
 from univa.safe_json import read_json
 
 RECIPE_FILE = "recipe.json"
@@ -148,20 +147,6 @@ def _extract_into(
     return None
 
 
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[], None]]:
-    """`advance()` of a rich progress bar of `total` recordings on a terminal; else silent."""
-    if not sys.stderr.isatty():
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("extracting", total=total)
-        yield lambda: bar.advance(task)
-
-
 Task = tuple[str, Path, Recipe, "list[Segment] | None", Path]
 
 
@@ -217,12 +202,12 @@ def extract_parts(
     returns the skipped ones, recording -> why."""
     skipped: dict[str, str] = {}
     tasks = {r: (r, todo[r], recipe, segments[r], paths[r]) for r in todo}
-    with _progress(len(tasks)) as advance:
+    with progress_bar(len(tasks), "extracting") as advance:
 
         def done(recording: str, why: str | None) -> None:
             if why is not None:
                 skipped[recording] = why
-            advance()
+            advance(1)
 
         if workers == 1:
             for recording, task in tasks.items():
