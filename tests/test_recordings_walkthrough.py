@@ -20,7 +20,7 @@ from composing import compose_task
 from pretrained_folders import tiny_network, write_folder
 from univa.data.generic.check import training_problems, validate_dataset
 from univa.data.synthetic.recordings import LABELS
-from univa.errors import UsageError
+from univa.errors import InputError, UsageError
 from univa.predict import predict
 
 README = Path(__file__).parents[1] / "README.md"
@@ -97,3 +97,30 @@ def test_a_model_of_features_univa_cannot_compute_is_refused_on_recordings(
     with pytest.raises(UsageError, match=r"reads .*vision.*does not compute from recordings"):
         predict(cfg)
     assert not (tmp_path / "preds.csv").exists()
+
+
+def test_a_text_model_is_refused_a_recording_it_has_no_words_for(tmp_path: Path) -> None:
+    """A model reading text, whose training text came from transcripts: a recording with no
+    transcript row and no subtitles would be labelled on an empty text; refused in one line
+    naming it and what to give, before anything is decoded."""
+    from types import SimpleNamespace
+
+    from univa.data.generic.new_data import NetworkInputs
+    from univa.data.recordings.recipe import Recipe
+    from univa.inference.recordings import predict_recordings
+
+    provenance = Recipe("IS10", "utterance", 16000, None).provenance({})
+    model = SimpleNamespace(
+        network_inputs=NetworkInputs({"audio": 1582}, {"audio": 1}, raw_text=True),
+        data_settings={"features": provenance},
+    )
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"never decoded")
+    with pytest.raises(UsageError, match=r"^my_model reads text.*clip has no transcript: give"):
+        predict_recordings(model, clip, where="my_model")
+    (tmp_path / "clip.srt").write_text("1\n00:00:00,000 --> 00:00:00,500\nhi\n")
+    with (  # subtitles given: on to decoding the clip, which is no media
+        pytest.warns(UserWarning, match=r"clip\.wav: cannot be decoded as media"),
+        pytest.raises(InputError, match=r"no utterance of input="),
+    ):
+        predict_recordings(model, clip, where="my_model")

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from univa.data.generic.format import TABLE_FILE
 from univa.data.recordings.build import Extraction, run_extraction
-from univa.data.recordings.media import is_media
+from univa.data.recordings.media import find_recordings, is_media
 from univa.data.recordings.recipe import Recipe
+from univa.data.recordings.tables import read_transcripts, sidecar_subtitles
 from univa.errors import UsageError
 
 if TYPE_CHECKING:
@@ -50,6 +51,22 @@ def model_recipe(model: TrainedModel, where: str) -> Recipe:
     return Recipe.of_provenance((model.data_settings or {}).get("features") or {}, where)
 
 
+def _refuse_untranscribed(source: Path, transcripts: str | Path | None, where: str) -> None:
+    """A model reading text whose training text came from transcripts is refused a recording
+    with no transcript row or subtitles: it would be labelled on an empty text."""
+    recordings = find_recordings(source)
+    table = read_transcripts(Path(transcripts), recordings, source) if transcripts else {}
+    untold = [
+        r for r, media in recordings.items() if r not in table and not sidecar_subtitles(media)
+    ]
+    if untold:
+        raise UsageError(
+            f"{where} reads text, from transcripts in its training data; {', '.join(untold[:3])}"
+            f"{' ...' if len(untold) > 3 else ''} has no transcript: give transcripts=<csv>, "
+            "subtitles beside it (.srt or .vtt), or asr_model=<speech recognition model>"
+        )
+
+
 def predict_recordings(
     model: TrainedModel,
     source: str | Path,
@@ -72,6 +89,8 @@ def predict_recordings(
     recipe = model_recipe(model, where)
     if asr_model is not None:
         recipe = replace(recipe, asr_model=asr_model)
+    if model.network_inputs.raw_text and recipe.asr_model is None:
+        _refuse_untranscribed(Path(source), transcripts, where)
     with tempfile.TemporaryDirectory(prefix="univa-recordings-") as tmp:
         folder = Path(tmp) / "extracted"
         job = Extraction(

@@ -408,8 +408,10 @@ def test_ctrl_c_ends_in_one_line_and_the_same_command_resumes(tmp_path: Path) ->
     one line saying how many recordings are kept, no worker left running; the same command
     again writes the dataset a single run writes."""
     root = write_corpus(tmp_path)
-    for index in range(12):  # enough recordings that the interrupt lands mid-way
-        write_clip(root / "clips" / f"extra{index}.wav", 1.0, seed=index)
+    extra = [[f"extra{i}.wav", 0.0, 0.9, "more"] for i in range(12)]  # enough to interrupt
+    for index, (name, *_) in enumerate(extra):
+        write_clip(root / "clips" / name, 1.0, seed=index)
+    write_csv(root / "transcripts.csv", ["file", "start", "end", "text"], transcript_rows() + extra)
     command = [
         sys.executable, "-m", "univa.extract", f"input={root / 'clips'}", "out=data",
         f"transcripts={root / 'transcripts.csv'}", f"labels={root / 'labels.csv'}",
@@ -439,3 +441,14 @@ def test_ctrl_c_ends_in_one_line_and_the_same_command_resumes(tmp_path: Path) ->
         run_extraction(job(root), report=lambda _: None)
         run_extraction(job(root, out="in_one_run"), report=lambda _: None)
     assert folder_bytes(root / "data") == folder_bytes(root / "in_one_run")
+
+
+def test_recordings_without_any_text_source_are_named_in_a_warning(tmp_path: Path) -> None:
+    """No transcript row, no subtitles, no asr_model=: each such recording becomes one
+    utterance without text, which a warning says rather than a silent empty column."""
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_clip(clips / "quiet.wav", 1.0)
+    with pytest.warns(UserWarning, match=r"1 recordings \(quiet\) have no transcript row"):
+        out = run_extraction(job(tmp_path, transcripts=None, labels=None), report=lambda _: None)
+    assert [(r["utt_id"], r["text"]) for r in rows(out)] == [("quiet[0]", "")]

@@ -315,6 +315,14 @@ def run_extraction(job: Extraction, report: Callable[[str], None] = print) -> Pa
         raise UsageError(f"out={job.out} exists and is not empty; not writing into it")
     recordings = find_recordings(job.source)
     segments = recording_segments(job, recordings)
+    untold = [r for r, cut in segments.items() if cut is None]
+    if untold and job.recipe.asr_model is None:
+        warnings.warn(
+            f"{len(untold)} recordings ({', '.join(untold[:3])}{', ...' if len(untold) > 3 else ''})"
+            " have no transcript row, no subtitles beside them and no asr_model=: each is one "
+            "utterance without text",
+            stacklevel=2,
+        )
     labels = read_labels(job.labels, recordings, job.source) if job.labels else None
     split_of = recording_splits(labels, recordings, job.seed)  # two splits: refused now
     smile(job.recipe)  # an unknown feature set, or no openSMILE: refused before any part
