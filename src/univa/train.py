@@ -133,6 +133,8 @@ def _fit_and_test(cfg: DictConfig, resume: ResumeCheckpoint | None) -> float:
     if resume:
         resume.check_fits(module)
         resume.check_data(datamodule)
+        config = module.model.config
+        resume.check_standardized(config.standardize, config.feature_stats)
 
     callbacks: list[Callback] = _instantiate_all(cfg.get("callbacks"))
     name_sweep_runs(cfg)

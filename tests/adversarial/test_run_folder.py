@@ -147,6 +147,30 @@ def test_a_checkpoint_of_another_model_size_is_refused_before_training(
     checkpoint.check_fits(UniVALitModule(**SPEC, hidden_size=8, **TINY_MODEL))  # its own: fine
 
 
+def test_resuming_with_other_input_standardisation_is_refused(tmp_path: Path) -> None:
+    """A run begun with `model.standardize=[audio]` continues only with the same option and
+    the same training-split statistics: a forgotten override, or data whose statistics
+    changed, would feed the trained weights differently scaled features."""
+    stats = {"audio": {"mean": [0.5] * 5, "std": [2.0] * 5}}
+    options = {"standardize": ["audio"], "feature_stats": stats}
+    module = UniVALitModule(**SPEC, hidden_size=8, **TINY_MODEL, **options)
+    state = {"optimizer_states": [], "lr_schedulers": [], "loops": {}, "epoch": 1}
+    path = tmp_path / "standardized.ckpt"
+    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
+                **state}, path)  # fmt: skip
+    checkpoint = ResumeCheckpoint.read(path)
+    checkpoint.check_standardized(["audio"], stats)  # its own: fine
+    with pytest.raises(UniVAError, match=r"model.standardize=\['audio'\], now \[\]"):
+        checkpoint.check_standardized([], None)
+    other = {"audio": {"mean": [0.4] * 5, "std": [2.0] * 5}}
+    with pytest.raises(UniVAError, match=r"feature statistics differ .*other data"):
+        checkpoint.check_standardized(["audio"], other)
+    plain = ResumeCheckpoint.read(training_checkpoint(tmp_path / "plain.ckpt", hidden_size=8))
+    plain.check_standardized([], None)  # no hyper-parameters recorded: none standardised
+    with pytest.raises(UniVAError, match=r"model.standardize=\[\], now \['audio'\]"):
+        plain.check_standardized(["audio"], stats)
+
+
 def _hold(folder: Path, held) -> None:
     with claim_run_folder(folder, None):
         held.set()

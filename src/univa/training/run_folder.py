@@ -145,6 +145,8 @@ class ResumeCheckpoint:
     shapes: dict[str, tuple[int, ...]]
     data_settings: dict[str, Any] | None = None
     step: int = 0
+    # `model.standardize` and the training split's statistics the run standardised with
+    standardized: tuple[list[str], Any] = ([], None)
 
     @classmethod
     def read(cls, path: Path) -> ResumeCheckpoint:
@@ -182,9 +184,30 @@ class ResumeCheckpoint:
             if isinstance(value, torch.Tensor)
         }
         settings = checkpoint.get(DATA_SETTINGS_KEY)
+        hparams = checkpoint.get("hyper_parameters")
+        hparams = hparams if isinstance(hparams, dict) else {}
         return cls(
-            path, shapes, settings if isinstance(settings, dict) else None, logged_step(checkpoint)
+            path,
+            shapes,
+            settings if isinstance(settings, dict) else None,
+            logged_step(checkpoint),
+            (list(hparams.get("standardize") or []), hparams.get("feature_stats")),
         )
+
+    def check_standardized(self, standardize: list[str], feature_stats: Any) -> None:
+        """Refuse to continue with other input standardisation than the run began with: a
+        forgotten `model.standardize=`, or data whose training split's statistics differ."""
+        before, stats = self.standardized
+        if before != list(standardize):
+            raise CheckpointError(
+                f"cannot resume from {self.path}: it was trained with model.standardize="
+                f"{before}, now {list(standardize)}; resume with the run's own model overrides"
+            )
+        if stats != feature_stats:
+            raise CheckpointError(
+                f"cannot resume from {self.path}: the training split's feature statistics "
+                f"differ from the run's ({', '.join(before)}): it was trained on other data"
+            )
 
     def check_data(self, datamodule: LightningDataModule) -> None:
         """Refuse to continue a run on other data than it was trained on: the epochs (and the
