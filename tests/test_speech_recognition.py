@@ -16,7 +16,7 @@ from univa.data.recordings import asr
 from univa.data.recordings.build import Extraction, run_extraction
 from univa.data.recordings.recipe import Recipe
 from univa.data.synthetic.media import speech_like, write_audio
-from univa.errors import UsageError
+from univa.errors import InputError, UsageError
 from whisper_model import whisper_base_folder
 
 SPEECH = Path(__file__).parent / "fixtures" / "speech" / "two_sentences.flac"
@@ -48,6 +48,19 @@ def test_recognised_segments_become_the_utterances(tmp_path: Path, monkeypatch) 
     features = json.loads((out / "manifest.json").read_text())["features"]
     assert features["text"]["extractor"] == "faster-whisper"
     assert features["text"]["feature_set"] == "tiny-model"
+
+
+def test_a_recording_in_which_nothing_is_heard_is_named_in_a_warning(
+    tmp_path: Path, monkeypatch
+) -> None:
+    silent = SimpleNamespace(transcribe=lambda samples, **options: ([], None))
+    monkeypatch.setattr("univa.data.recordings.recording.whisper_model", lambda name: silent)
+    clip = write_audio(tmp_path / "silent.wav", speech_like(1.0, seed=3))
+    with (
+        pytest.warns(UserWarning, match=r"silent\.wav: no speech recognised"),
+        pytest.raises(InputError, match="no utterance"),
+    ):
+        run_extraction(job(clip, tmp_path / "ds", "m"), report=lambda _: None)
 
 
 def test_without_faster_whisper_asr_model_says_what_to_install(monkeypatch) -> None:

@@ -78,6 +78,8 @@ def extract_recording(
         raise InputError(problem)
     extractor = smile(recipe)
     part = Part(utterances=[], audio=[])
+    if not cut:
+        part.warnings.append(f"{media}: no speech recognised, no utterance")
     for index, segment in enumerate(cut):
         samples = segment_samples(signal, recipe.sample_rate, segment.start, segment.end)
         features = audio_features(extractor, samples, recipe.sample_rate)
