@@ -51,7 +51,7 @@ from univa.progress import progress_bar
 from univa.safe_json import read_json
 
 RECIPE_FILE = "recipe.json"
-EXTRACTORS = ("opensmile", "faster-whisper", "av")
+EXTRACTORS = ("opensmile", "faster-whisper")  # whose versions the provenance records
 
 
 @dataclass(frozen=True)
